@@ -1,0 +1,1 @@
+"""coursebot's knowledge base: entries, search and answers (light to import)."""
