@@ -62,7 +62,7 @@ class VerifyCache:
 
     def put(self, code: str, major: str, report: VerifyReport) -> None:
         # Timeouts and worker failures depend on the machine's load: never cache them.
-        if report.error and report.error.type in ("Timeout", "WorkerError", "SandboxError", "Crashed"):
+        if report.error and report.error.type in ("Timeout", "WorkerError", "SandboxError", "Crashed", "ForkHang"):
             return
         with self._connect() as conn:
             conn.execute("INSERT OR REPLACE INTO reports VALUES (?, ?, ?)",

@@ -33,8 +33,11 @@ def bwrap_path() -> str | None:
 
 
 def _bwrap_command(scratch: str, as_root: bool) -> list[str]:
+    # No --die-with-parent: it is PR_SET_PDEATHSIG, which fires when the *thread* that started
+    # bwrap ends (verify() starts workers from short-lived threads). The worker instead exits
+    # when its stdin (our pipe) closes, which also happens when this process dies.
     cmd = [
-        "bwrap", "--die-with-parent", "--new-session", "--clearenv",
+        "bwrap", "--new-session", "--clearenv",
         "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
     ]
     if as_root:
@@ -78,7 +81,7 @@ def _bwrap_command(scratch: str, as_root: bool) -> list[str]:
     cmd += [
         "--ro-bind", str(WORKER_FILE), "/opt/coursebot/worker.py",
         "--bind", scratch, "/scratch",
-        "--perms", "1777", "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc",
+        "--perms", "0755", "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc",
         "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/scratch",
         "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--chdir", "/scratch",
     ]
@@ -165,30 +168,36 @@ class KerasWorker:
         timeout = self.settings.verify_timeout if timeout is None else timeout
         mem_mb = self.settings.verify_memory_mb if mem_mb is None else mem_mb
         with self._lock:
-            if not self.alive or self.jobs >= self.settings.worker_max_jobs:
-                self.start()
-            assert self._proc is not None and self._proc.stdin is not None
-            self.jobs += 1
-            request = {"id": self.jobs, "code": code, "timeout": timeout, "mem_mb": mem_mb}
-            try:
-                self._proc.stdin.write((json.dumps(request) + "\n").encode())
-                self._proc.stdin.flush()
-            except OSError:
-                self.close()
-                raise WorkerFailed(f"The Keras {self.major} worker stopped unexpectedly; try again.") from None
-            reply = self._read_line(timeout + 15.0)
-            if not reply or reply.get("id") != request["id"]:
-                # The worker itself misbehaved: never reuse it.
-                self.close()
-                return {
-                    "ok": False, "models": [], "tensors": [], "layers": [], "stdout": "",
-                    "error": {"type": "WorkerError", "message": "the Keras worker stopped answering "
-                              "and was restarted", "line": None},
-                }
-            result: dict[str, Any] = reply["result"]
-            if result.get("error", {}) and result["error"]["type"] in ("WorkerError", "SandboxError"):
-                self.close()  # recycle after any anomaly
-            return result
+            return self._run_locked(code, timeout, mem_mb, retry=True)
+
+    def _run_locked(self, code: str, timeout: float, mem_mb: int, *, retry: bool) -> dict[str, Any]:
+        if not self.alive or self.jobs >= self.settings.worker_max_jobs:
+            self.start()
+        assert self._proc is not None and self._proc.stdin is not None
+        self.jobs += 1
+        request = {"id": self.jobs, "code": code, "timeout": timeout, "mem_mb": mem_mb}
+        try:
+            self._proc.stdin.write((json.dumps(request) + "\n").encode())
+            self._proc.stdin.flush()
+        except OSError:
+            self.close()
+            raise WorkerFailed(f"The Keras {self.major} worker stopped unexpectedly; try again.") from None
+        reply = self._read_line(timeout + 15.0)
+        if not reply or reply.get("id") != request["id"]:
+            # The worker itself misbehaved: never reuse it.
+            self.close()
+            return {
+                "ok": False, "models": [], "tensors": [], "layers": [], "stdout": "",
+                "error": {"type": "WorkerError", "message": "the Keras worker stopped answering "
+                          "and was restarted", "line": None},
+            }
+        result: dict[str, Any] = reply["result"]
+        error_type = (result.get("error") or {}).get("type")
+        if error_type in ("WorkerError", "SandboxError", "ForkHang"):
+            self.close()  # recycle after any anomaly
+            if error_type == "ForkHang" and retry:
+                return self._run_locked(code, timeout, mem_mb, retry=False)
+        return result
 
     def _read_line(self, timeout: float) -> dict[str, Any] | None:
         assert self._proc is not None and self._proc.stdout is not None

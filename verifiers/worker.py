@@ -181,7 +181,7 @@ def _install_audit_hook(jobdir: str) -> list[bool]:
     active = [True]
     blocked = tuple(_BLOCKED_EVENTS)
     allowed_read = (jobdir, sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr/", "/lib")
-    allowed_write = (jobdir, "/tmp")
+    allowed_write = (jobdir,)
 
     def hook(event: str, args: tuple) -> None:
         if not active[0]:
@@ -216,7 +216,8 @@ def _output_shape(layer, major: str):  # noqa: ANN001, ANN202
         if major == "2":
             shp = layer.output_shape
             if isinstance(shp, list):
-                return [_shape(s) for s in shp]
+                shapes = [_shape(s) for s in shp]
+                return shapes[0] if len(shapes) == 1 else shapes
             return _shape(shp)
         out = layer.output
         if isinstance(out, (list, tuple)):
@@ -324,8 +325,9 @@ def _run_child(req: dict, result_fd: int, jobdir: str, uid: int | None, mods) ->
         _isolate(result_fd, jobdir, uid, float(req["timeout"]), int(req["mem_mb"]))
     except BaseException as exc:  # noqa: BLE001 - never run a snippet half-isolated
         failure = _failure("SandboxError", f"isolation failed: {type(exc).__name__}: {exc}", 0)
-        os.write(result_fd, json.dumps(failure).encode())
+        os.write(result_fd, b"S" + json.dumps(failure).encode())
         return
+    os.write(result_fd, b"S")  # isolated and about to run: tells the parent the fork went well
     out = _CappedText(STDOUT_CAP)
     sys.stdout = sys.stderr = out
     result: dict = {"ok": False, "models": [], "tensors": [], "layers": [], "error": None}
@@ -416,10 +418,15 @@ def _run_job(req: dict, scratch: str, uid_base: int | None, seq: int, mods) -> d
     _, status = os.waitpid(pid, 0)
     shutil.rmtree(jobdir, ignore_errors=True)
     took = round((time.monotonic() - started) * 1000)
+    raw = b"".join(chunks)
+    started = raw.startswith(b"S")
     if timed_out:
+        if not started:
+            # The child never got going: a fork-time lock was held by a library thread.
+            return _failure("ForkHang", "the worker's child did not start", took)
         return _failure("Timeout", f"the snippet ran longer than {timeout:g} s and was stopped", took)
     try:
-        result = json.loads(b"".join(chunks)) if chunks else None
+        result = json.loads(raw[1:]) if started and len(raw) > 1 else None
     except ValueError:
         result = None
     if not isinstance(result, dict):
@@ -434,10 +441,12 @@ def _run_job(req: dict, scratch: str, uid_base: int | None, seq: int, mods) -> d
 
 
 def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
+    # The child may not have reached setsid() yet: kill it by pid as well as by group.
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _failure(kind: str, message: str, took: int) -> dict:
@@ -448,6 +457,9 @@ def _failure(kind: str, message: str, took: int) -> dict:
 
 
 def main() -> None:
+    import faulthandler
+
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1` dumps the worker's stacks to its log
     major, scratch = sys.argv[1], sys.argv[2]
     uid_base = int(sys.argv[3]) if len(sys.argv) > 3 and _can_switch_uid() else None
     proto_out = os.fdopen(os.dup(1), "w", buffering=1)

@@ -1,0 +1,167 @@
+"""``coursebot`` command line: parses arguments, calls the core, renders the result.
+
+Errors from the core (:mod:`kb.errors`) become one sentence on stderr and a non-zero exit.
+Heavy modules are imported inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from kb.errors import CoursebotError, UsageError
+from kb.settings import Settings
+
+DESCRIPTION = (
+    "coursebot: answers questions about the Keras deep-learning/NLP course from a curated, "
+    "verified knowledge base."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coursebot", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("verify", help="build a Keras snippet in the sandbox and show layers, shapes, params or the error")
+    p.add_argument("file", nargs="?", default="-", help="Python file with the snippet, or - for stdin (default)")
+    p.add_argument("--keras", choices=["3", "2", "both"], default="both", help="Keras major version(s) to use")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--no-cache", action="store_true", help="ignore cached results")
+
+    p = sub.add_parser("check", help="run every entry's verify snippets and claims; non-zero exit on any mismatch")
+    p.add_argument("ids", nargs="*", help="only these entry ids")
+    p.add_argument("--list", action="store_true", help="only validate and list the entries (no Keras)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--no-cache", action="store_true", help="ignore cached results")
+
+    p = sub.add_parser("add", help="validate, verify and atomically add an entry to the knowledge base")
+    p.add_argument("entry", help="the entry's YAML file")
+    p.add_argument("--replace", action="store_true", help="replace an existing entry with the same id")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    try:
+        settings = Settings.from_env()
+        handler = {"verify": _cmd_verify, "check": _cmd_check, "add": _cmd_add}[args.command]
+        return handler(args, settings)
+    except CoursebotError as exc:
+        print(f"coursebot: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("coursebot: interrupted.", file=sys.stderr)
+        return 130
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+# -- verify ------------------------------------------------------------------------------------
+def _read_code(path: str) -> str:
+    if path == "-":
+        code = sys.stdin.read()
+    else:
+        try:
+            code = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"Cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}.") from None
+    if not code.strip():
+        raise UsageError("The snippet is empty; pass a Python file or pipe code on stdin.")
+    return code
+
+
+def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from verifiers import Verifier, differences
+
+    code = _read_code(args.file)
+    majors = settings.keras_versions if args.keras == "both" else (args.keras,)
+    verifier = Verifier(settings)
+    try:
+        reports = verifier.verify(code, majors, use_cache=not args.no_cache)
+    finally:
+        verifier.close()
+    ok = all(r.ok for r in reports)
+    if args.json:
+        if len(reports) == 1:
+            _emit_json(reports[0].to_json())
+        else:
+            diffs = differences(reports[0], reports[1]) if len(reports) == 2 else []
+            _emit_json({"ok": ok, "runs": [r.to_json() for r in reports], "differences": diffs})
+    else:
+        from kb.render import print_reports
+
+        print_reports(reports)
+    return 0 if ok else 1
+
+
+# -- check -------------------------------------------------------------------------------------
+def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.store import load_entries
+
+    entries = load_entries(settings.entries_dir)
+    if args.ids:
+        unknown = sorted(set(args.ids) - {e.id for e in entries})
+        if unknown:
+            raise UsageError(f"No entry with id {', '.join(unknown)}.")
+        entries = [e for e in entries if e.id in args.ids]
+    if args.list:
+        return _list_entries(entries, args.json)
+
+    from verifiers import Verifier
+    from verifiers.claims import check_entry
+
+    verifier = Verifier(settings)
+    results = []
+    try:
+        for entry in entries:
+            reports = {s.name: verifier.verify(s.code, use_cache=not args.no_cache) for s in entry.verify}
+            results.append((entry, check_entry(entry, reports)))
+    finally:
+        verifier.close()
+    mismatches = [m for _, found in results for m in found]
+    if args.json:
+        _emit_json({
+            "ok": not mismatches,
+            "entries": [{"id": e.id, "snippets": len(e.verify), "claims": len(e.claims),
+                         "mismatches": [str(m) for m in found]} for e, found in results],
+        })
+    else:
+        from kb.render import print_check
+
+        print_check(results)
+    if mismatches:
+        if not args.json:
+            print(f"coursebot: {len(mismatches)} mismatch(es); first: {mismatches[0]}.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _list_entries(entries: list[Any], as_json: bool) -> int:
+    rows = [{"id": e.id, "lang": e.lang, "title": e.title, "sources": e.source_docs(),
+             "snippets": len(e.verify), "claims": len(e.claims)} for e in entries]
+    if as_json:
+        _emit_json({"count": len(rows), "entries": rows})
+        return 0
+    from kb.render import print_entry_list
+
+    print_entry_list(rows)
+    return 0
+
+
+# -- add ---------------------------------------------------------------------------------------
+def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.authoring import add_entry_file
+
+    result = add_entry_file(Path(args.entry), settings, replace=args.replace)
+    print(f"Added '{result.entry.id}' to {result.path} "
+          f"({result.snippets} snippet(s), {result.claims} claim(s) verified).")
+    return 0

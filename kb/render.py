@@ -1,0 +1,92 @@
+"""Terminal rendering (rich) of what the core returns. No logic: display only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from kb.schema import Entry
+from verifiers.claims import Mismatch
+from verifiers.report import VerifyReport, differences
+
+
+def _shape(shape: Any) -> str:
+    if shape is None:
+        return "?"
+    if shape and isinstance(shape[0], list):
+        return ", ".join(_shape(s) for s in shape)
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def _num(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def print_reports(reports: list[VerifyReport], console: Console | None = None) -> None:
+    console = console or Console()
+    for report in reports:
+        title = f"Keras {report.keras_major}" + (f" ({report.keras_version})" if report.keras_version else "")
+        if report.cached:
+            title += " · cached"
+        console.rule(title)
+        if report.rejected:
+            where = f" (line {report.rejected.line})" if report.rejected.line else ""
+            console.print(f"[red]Refused{where}:[/red] {report.rejected.reason}")
+            continue
+        for model in report.models:
+            table = Table(title=f"{model.var} ({model.cls})", title_justify="left")
+            table.add_column("layer")
+            table.add_column("class")
+            table.add_column("output shape")
+            table.add_column("params", justify="right")
+            for layer in model.layers:
+                table.add_row(layer.name, layer.cls, _shape(layer.output_shape), _num(layer.params))
+            console.print(table)
+            console.print(f"total params: {_num(model.total_params)} · trainable: {_num(model.trainable_params)}")
+            if model.note:
+                console.print(f"[yellow]note:[/yellow] {model.note}")
+        for layer in report.layers:
+            weights = ", ".join(f"{w['name']} {_shape(w['shape'])}" for w in layer.weights)
+            console.print(f"layer [bold]{layer.var}[/bold] ({layer.cls}): {_num(layer.params)} params"
+                          + (f" · {weights}" if weights else ""))
+        for tensor in report.tensors:
+            console.print(f"tensor [bold]{tensor.var}[/bold]: {_shape(tensor.shape)}")
+        if report.error:
+            where = f" at line {report.error.line}" if report.error.line else ""
+            console.print(f"[red]{report.error.type}{where}:[/red] {report.error.message}")
+        console.print(f"[dim]{report.took_ms} ms[/dim]")
+    if len(reports) == 2:
+        diffs = differences(reports[0], reports[1])
+        if diffs:
+            console.rule("differences")
+            for line in diffs:
+                console.print(f"• {line}")
+
+
+def print_check(results: list[tuple[Entry, list[Mismatch]]], console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title="coursebot check")
+    table.add_column("entry")
+    table.add_column("snippets", justify="right")
+    table.add_column("claims", justify="right")
+    table.add_column("result")
+    for entry, found in results:
+        status = "[green]ok[/green]" if not found else f"[red]{len(found)} mismatch(es)[/red]"
+        table.add_row(entry.id, str(len(entry.verify)), str(len(entry.claims)), status)
+    console.print(table)
+    for _, found in results:
+        for mismatch in found:
+            console.print(f"[red]✗[/red] {mismatch}")
+
+
+def print_entry_list(rows: list[dict[str, Any]], console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title=f"{len(rows)} valid entries")
+    for column in ("id", "lang", "snippets", "claims", "sources"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["id"], row["lang"], str(row["snippets"]), str(row["claims"]),
+                      ", ".join(doc[:12] for doc in row["sources"]))
+    console.print(table)

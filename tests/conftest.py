@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kb.settings import PROJECT_ROOT, Settings
+
+ENTRIES_DIR = PROJECT_ROOT / "kb" / "entries"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the real var/: every COURSEBOT_DATA_DIR points at a temp folder."""
+    for key in list(__import__("os").environ):
+        if key.startswith("COURSEBOT_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("COURSEBOT_DATA_DIR", str(tmp_path / "var"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "var", entries_dir=tmp_path / "entries")
+
+
+@pytest.fixture(scope="session")
+def verifier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One pair of warm Keras workers for the whole session (real TensorFlow, in bubblewrap)."""
+    from verifiers import Verifier
+
+    data = tmp_path_factory.mktemp("verifier-var")
+    v = Verifier(Settings(data_dir=data, verify_timeout=6.0, verify_memory_mb=1024))
+    yield v
+    v.close()

@@ -1,0 +1,56 @@
+"""The knowledge base itself: valid, covering every course document, free of personal data."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ingest.redact import EMAIL, PHONE
+from kb.settings import PROJECT_ROOT
+from kb.store import load_entries
+from tests.conftest import ENTRIES_DIR
+
+COURSE_DOCS = {
+    "000_cb71a1bfbe5d09c1.txt", "001_90041b65b60ef6bf.txt", "002_197d7e008ec5a5da.txt",
+    "003_c4e6cee9a734aaa7.txt", "004_0afffef5fce87cf0.txt",
+}
+
+
+def test_at_least_24_valid_entries_with_15_verified() -> None:
+    entries = load_entries(ENTRIES_DIR)
+    assert len(entries) >= 24
+    assert sum(1 for e in entries if e.verify) >= 15
+    assert len({e.id for e in entries}) == len(entries)
+    assert {e.lang for e in entries} == {"ko", "en"}
+
+
+def test_every_course_document_is_cited_by_three_entries() -> None:
+    cited = Counter(doc for e in load_entries(ENTRIES_DIR) for doc in set(e.source_docs()))
+    for doc in COURSE_DOCS:
+        assert cited[doc] >= 3, doc
+
+
+def test_known_source_mistakes_are_corrected() -> None:
+    by_id = {e.id: e for e in load_entries(ENTRIES_DIR)}
+    dense = by_id["dense-params-after-bilstm"]
+    assert "8,256" in dense.answer and "4,160" in dense.answer
+    assert {c.text for c in dense.claims} >= {"8,256", "4,160", "714,433"}
+    hyper = by_id["lstm-hyperparameters"]
+    assert "hard_sigmoid" in hyper.answer and "기본값은 `sigmoid`" in hyper.answer
+
+
+def test_no_email_or_phone_anywhere_in_kb() -> None:
+    hits = []
+    for path in (PROJECT_ROOT / "kb").rglob("*"):
+        if path.is_file() and path.suffix in {".yaml", ".py", ".md", ".txt"}:
+            text = path.read_text(encoding="utf-8")
+            hits += [f"{path.name}: {m.group(0)}" for pat in (EMAIL, PHONE) for m in pat.finditer(text)]
+    assert hits == []
+
+
+def test_no_pii_by_the_release_checks_own_pattern() -> None:
+    import re
+
+    pattern = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+                         r"|01[016789][- .]?[0-9]{3,4}[- .]?[0-9]{4}")
+    for path in ENTRIES_DIR.glob("*.yaml"):
+        assert not pattern.search(path.read_text(encoding="utf-8")), path.name
