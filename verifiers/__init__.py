@@ -16,7 +16,7 @@ from verifiers.policy import check_policy
 from verifiers.report import VerifyReport, differences
 from verifiers.sandbox import KerasWorker
 
-__all__ = ["VerifyReport", "differences", "verify", "Verifier", "get_verifier"]
+__all__ = ["Verifier", "VerifyReport", "differences", "get_verifier", "verify"]
 
 
 class Verifier:

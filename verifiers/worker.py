@@ -33,7 +33,7 @@ STDOUT_CAP = 4 * 1024
 CLONE_THREAD = 0x00010000
 
 
-def _setup_keras(major: str):  # noqa: ANN202 - returns modules
+def _setup_keras(major: str):
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     os.environ["CUDA_VISIBLE_DEVICES"] = ""
     if major == "2":
@@ -61,15 +61,15 @@ def _alias_keras_to_tf_keras() -> None:
     import importlib.util
 
     class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-        def find_spec(self, name, path=None, target=None):  # noqa: ANN001, ANN201
+        def find_spec(self, name, path=None, target=None):
             if name == "keras" or name.startswith("keras."):
                 return importlib.util.spec_from_loader(name, self)
             return None
 
-        def create_module(self, spec):  # noqa: ANN001, ANN201
+        def create_module(self, spec):
             return importlib.import_module("tf_keras" + spec.name[len("keras"):])
 
-        def exec_module(self, module):  # noqa: ANN001, ANN201
+        def exec_module(self, module):
             return None
 
     for name in [n for n in sys.modules if n == "keras" or n.startswith("keras.")]:
@@ -200,7 +200,7 @@ def _install_audit_hook(jobdir: str) -> list[bool]:
     return active
 
 
-def _shape(shape) -> list | None:  # noqa: ANN001
+def _shape(shape) -> list | None:
     if shape is None:
         return None
     if hasattr(shape, "as_list"):
@@ -211,7 +211,7 @@ def _shape(shape) -> list | None:  # noqa: ANN001
     return [None if d is None else int(d) for d in shape]
 
 
-def _output_shape(layer, major: str):  # noqa: ANN001, ANN202
+def _output_shape(layer, major: str):
     try:
         if major == "2":
             shp = layer.output_shape
@@ -223,11 +223,11 @@ def _output_shape(layer, major: str):  # noqa: ANN001, ANN202
         if isinstance(out, (list, tuple)):
             return [_shape(o.shape) for o in out]
         return _shape(out.shape)
-    except Exception:  # noqa: BLE001 - a layer not connected to a graph has no output shape
+    except Exception:
         return None
 
 
-def _params(weights) -> int:  # noqa: ANN001
+def _params(weights) -> int:
     total = 0
     for w in weights:
         n = 1
@@ -237,7 +237,7 @@ def _params(weights) -> int:  # noqa: ANN001
     return total
 
 
-def _describe_model(var: str, model, keras, major: str) -> dict:  # noqa: ANN001
+def _describe_model(var: str, model, keras, major: str) -> dict:
     note = None
     if not model.built:
         layers = list(model.layers)
@@ -273,14 +273,14 @@ def _describe_model(var: str, model, keras, major: str) -> dict:  # noqa: ANN001
     }
 
 
-def _is_tensor(value, tf, np) -> bool:  # noqa: ANN001
+def _is_tensor(value, tf, np) -> bool:
     if isinstance(value, (tf.Tensor, tf.Variable, np.ndarray)):
         return True
     name = type(value).__name__
     return name.endswith("KerasTensor") and hasattr(value, "shape")
 
 
-def _introspect(ns: dict, tf, keras, np, major: str) -> dict:  # noqa: ANN001
+def _introspect(ns: dict, tf, keras, np, major: str) -> dict:
     models, tensors, layers = [], [], []
     in_models: set[int] = set()
     for var, value in ns.items():
@@ -318,12 +318,12 @@ def _error(exc: BaseException) -> dict:
     return {"type": type(exc).__name__, "message": message, "line": line}
 
 
-def _run_child(req: dict, result_fd: int, jobdir: str, uid: int | None, mods) -> None:  # noqa: ANN001
+def _run_child(req: dict, result_fd: int, jobdir: str, uid: int | None, mods) -> None:
     tf, keras, np = mods
     major = req["major"]
     try:
         _isolate(result_fd, jobdir, uid, float(req["timeout"]), int(req["mem_mb"]))
-    except BaseException as exc:  # noqa: BLE001 - never run a snippet half-isolated
+    except BaseException as exc:
         failure = _failure("SandboxError", f"isolation failed: {type(exc).__name__}: {exc}", 0)
         os.write(result_fd, b"S" + json.dumps(failure).encode())
         return
@@ -336,15 +336,15 @@ def _run_child(req: dict, result_fd: int, jobdir: str, uid: int | None, mods) ->
     try:
         code = compile(req["code"], "<snippet>", "exec")
         hook = _install_audit_hook(jobdir)
-        exec(code, ns)  # noqa: S102 - this is the sandboxed child; see module docstring
+        exec(code, ns)
         hook[0] = False
         result["ok"] = True
-    except BaseException as exc:  # noqa: BLE001 - SystemExit, MemoryError, anything: report it
+    except BaseException as exc:
         hook[0] = False
         result["error"] = _error(exc)
     try:
         result.update(_introspect(ns, tf, keras, np, major))
-    except BaseException as exc:  # noqa: BLE001 - a snippet can leave odd objects behind
+    except BaseException as exc:
         result["ok"] = False
         result["error"] = result["error"] or {
             "type": "IntrospectionError", "message": f"{type(exc).__name__}: {exc}"[:500], "line": None,
@@ -352,7 +352,7 @@ def _run_child(req: dict, result_fd: int, jobdir: str, uid: int | None, mods) ->
     result["stdout"] = out.text()
     try:
         data = json.dumps(result, default=str).encode()
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         data = b"{}"
     if len(data) > RESULT_CAP:
         data = json.dumps({
@@ -378,7 +378,7 @@ def _can_switch_uid() -> bool:
     return False
 
 
-def _run_job(req: dict, scratch: str, uid_base: int | None, seq: int, mods) -> dict:  # noqa: ANN001
+def _run_job(req: dict, scratch: str, uid_base: int | None, seq: int, mods) -> dict:
     jobdir = os.path.join(scratch, f"job-{seq}")
     uid = None if uid_base is None else uid_base + (seq % 1000)
     os.mkdir(jobdir, 0o700)
@@ -481,7 +481,7 @@ def main() -> None:
         seq += 1
         try:
             result = _run_job(req, scratch, uid_base, seq, mods)
-        except Exception as exc:  # noqa: BLE001 - keep serving; report the anomaly
+        except Exception as exc:
             result = _failure("WorkerError", f"{type(exc).__name__}: {exc}", 0)
         proto_out.write(json.dumps({"id": req.get("id"), "result": result}) + "\n")
 

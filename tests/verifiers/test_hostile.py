@@ -47,7 +47,7 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize(("name", "code", "outcome"), HOSTILE, ids=[h[0] for h in HOSTILE])
-def test_hostile_snippet_is_contained(verifier, name: str, code: str, outcome: str | None) -> None:  # noqa: ANN001
+def test_hostile_snippet_is_contained(verifier, name: str, code: str, outcome: str | None) -> None:
     MARKER.unlink(missing_ok=True)
     report = verifier.verify(code, ("3",), use_cache=False)[0]
     if outcome == "refused":
@@ -81,7 +81,7 @@ ESCAPES = [
 
 
 @pytest.mark.parametrize(("name", "code"), ESCAPES, ids=[e[0] for e in ESCAPES])
-def test_os_boundary_holds_without_the_ast_policy(verifier, name: str, code: str) -> None:  # noqa: ANN001
+def test_os_boundary_holds_without_the_ast_policy(verifier, name: str, code: str) -> None:
     MARKER.unlink(missing_ok=True)
     worker = verifier.worker("3")
     raw = worker.run(code)

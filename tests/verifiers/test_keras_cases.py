@@ -22,13 +22,13 @@ model = Sequential([
 """
 
 
-def _both(verifier, code):  # noqa: ANN001, ANN202
+def _both(verifier, code):
     reports = verifier.verify(code, ("3", "2"), use_cache=False)
     assert [r.keras_major for r in reports] == ["3", "2"]
     return reports
 
 
-def test_imdb_bilstm_params(verifier) -> None:  # noqa: ANN001
+def test_imdb_bilstm_params(verifier) -> None:
     for report in _both(verifier, IMDB):
         model = report.model("model")
         assert [la.params for la in model.layers] == [640064, 66048, 8256, 65]
@@ -36,13 +36,13 @@ def test_imdb_bilstm_params(verifier) -> None:  # noqa: ANN001
         assert model.layers[1].output_shape == [None, 128]
 
 
-def test_plain_lstm_dense_is_4160(verifier) -> None:  # noqa: ANN001
+def test_plain_lstm_dense_is_4160(verifier) -> None:
     code = IMDB.replace("Bidirectional(tf.keras.layers.LSTM(64))", "tf.keras.layers.LSTM(64)")
     for report in _both(verifier, code):
         assert report.model().layers[2].params == 4160
 
 
-def test_misplaced_return_sequences_errors_differ(verifier) -> None:  # noqa: ANN001
+def test_misplaced_return_sequences_errors_differ(verifier) -> None:
     code = IMDB.replace("LSTM(64))", "LSTM(64), return_sequences=False)")
     k3, k2 = _both(verifier, code)
     assert k3.error.type == "ValueError" and "return_sequences" in k3.error.message
@@ -51,7 +51,7 @@ def test_misplaced_return_sequences_errors_differ(verifier) -> None:  # noqa: AN
     assert any("ValueError" in d and "TypeError" in d for d in differences(k3, k2))
 
 
-def test_conv1d_on_4d_input(verifier) -> None:  # noqa: ANN001
+def test_conv1d_on_4d_input(verifier) -> None:
     code = ("from tensorflow.keras.layers import Input, Conv1D\n"
             "x = Input(shape=(None, 15, 30))\n"
             "y = Conv1D(30, 3, padding='same')(x)\n")
@@ -66,7 +66,7 @@ def test_conv1d_on_4d_input(verifier) -> None:  # noqa: ANN001
         assert (layer.cls, layer.output_shape, layer.params) == ("TimeDistributed", [None, None, 15, 30], 2730)
 
 
-def test_lstm_return_state_three_tensors(verifier) -> None:  # noqa: ANN001
+def test_lstm_return_state_three_tensors(verifier) -> None:
     code = ("import tensorflow as tf\nfrom tensorflow.keras.layers import LSTM\n"
             "x = tf.random.uniform(shape=(32, 25, 1))\n"
             "outputs = LSTM(20, return_sequences=True, return_state=True)(x)\n")
@@ -76,7 +76,7 @@ def test_lstm_return_state_three_tensors(verifier) -> None:  # noqa: ANN001
                           "outputs[2]": [32, 20]}
 
 
-def test_ner_model_from_the_course(verifier) -> None:  # noqa: ANN001
+def test_ner_model_from_the_course(verifier) -> None:
     from kb.store import load_entry
     from tests.conftest import ENTRIES_DIR
 
@@ -90,7 +90,7 @@ def test_ner_model_from_the_course(verifier) -> None:  # noqa: ANN001
         assert by_class["Concatenate"].output_shape == [None, None, 94]
 
 
-def test_unbuilt_model_is_reported_not_crashed(verifier) -> None:  # noqa: ANN001
+def test_unbuilt_model_is_reported_not_crashed(verifier) -> None:
     code = "from tensorflow.keras.models import Sequential\nfrom tensorflow.keras.layers import Dense\nm = Sequential([Dense(4)])\n"
     for report in _both(verifier, code):
         model = report.model("m")
@@ -98,7 +98,7 @@ def test_unbuilt_model_is_reported_not_crashed(verifier) -> None:  # noqa: ANN00
         assert "input shape" in model.note
 
 
-def test_bare_keras_import_and_star_import(verifier) -> None:  # noqa: ANN001
+def test_bare_keras_import_and_star_import(verifier) -> None:
     code = "import keras\nfrom keras.layers import *\nm = keras.Sequential([keras.Input(shape=(8,)), Dense(2)])\n"
     k3, k2 = _both(verifier, code)
     assert k3.keras_version.startswith("3.") and k2.keras_version.startswith("2.")
@@ -106,7 +106,7 @@ def test_bare_keras_import_and_star_import(verifier) -> None:  # noqa: ANN001
         assert report.model("m").total_params == 18
 
 
-def test_results_are_cached(verifier) -> None:  # noqa: ANN001
+def test_results_are_cached(verifier) -> None:
     code = "import tensorflow as tf\nd = tf.keras.layers.Dense(7)\ny = d(tf.zeros((2, 3)))\n"
     first = verifier.verify(code, ("3",))[0]
     second = verifier.verify(code, ("3",))[0]

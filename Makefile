@@ -1,0 +1,34 @@
+# coursebot: `make run` starts the app, `make test` runs every test. Both set up what they need.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install sysdeps run test lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+install: sysdeps $(STAMP)
+
+run: install
+	$(VENV)/bin/streamlit run app.py --server.headless true
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check kb ingest verifiers tests bench app.py
+	$(VENV)/bin/mypy kb ingest verifiers
+
+bench: install
+	$(PY) bench/verify.py
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# System packages coursebot needs: bubblewrap (the sandbox for students' snippets).
+set -euo pipefail
+missing=()
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+elif command -v sudo >/dev/null 2>&1; then
+  sudo apt-get update -q >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+else
+  echo "coursebot: please install ${missing[*]} (Debian/Ubuntu: apt-get install ${missing[*]}); without it untrusted snippets are refused." >&2
+fi

@@ -1,0 +1,132 @@
+"""The coursebot command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kb.settings import PROJECT_ROOT
+from tests.conftest import ENTRIES_DIR
+
+
+def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "kb", *args], input=stdin, capture_output=True,
+                          text=True, env=full_env, cwd=PROJECT_ROOT, timeout=600)
+
+
+def test_help_lists_the_commands() -> None:
+    out = run("--help")
+    assert out.returncode == 0
+    for command in ("verify", "check", "add"):
+        assert command in out.stdout
+
+
+def test_check_list_shows_valid_entries() -> None:
+    out = run("check", "--list", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["count"] >= 24
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "words"),
+    [
+        (("verify", "/nonexistent/snippet.py"), None, "Cannot read"),
+        (("verify",), "   \n", "empty"),
+        (("check", "no-such-entry"), None, "No entry with id"),
+    ],
+)
+def test_bad_input_is_one_sentence_and_nonzero(args: tuple[str, ...], stdin: str | None, words: str) -> None:
+    out = run(*args, stdin=stdin)
+    assert out.returncode != 0
+    assert out.stdout == ""
+    assert words in out.stderr
+    assert "Traceback" not in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_bad_setting_is_reported() -> None:
+    out = run("check", "--list", env={"COURSEBOT_TOP_K": "many"})
+    assert out.returncode == 2 and "COURSEBOT_TOP_K" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.sandbox
+def test_verify_json_contract() -> None:
+    code = "import tensorflow as tf\nfrom tensorflow.keras.layers import LSTM\nx = tf.zeros((2, 5, 3))\ny = LSTM(4)(x)\n"
+    out = run("verify", "-", "--keras", "both", "--json", stdin=code)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)  # exactly one JSON object on stdout
+    assert [r["keras_version"][0] for r in data["runs"]] == ["3", "2"]
+    for run_ in data["runs"]:
+        assert set(run_) >= {"ok", "keras_version", "models", "tensors", "error", "rejected", "took_ms"}
+        assert {"var": "y", "shape": [2, 4]} in run_["tensors"]
+    single = json.loads(run("verify", "-", "--keras", "3", "--json", stdin=code).stdout)
+    assert single["ok"] and single["keras_version"].startswith("3.")
+
+
+@pytest.mark.sandbox
+def test_verify_reports_a_refusal() -> None:
+    out = run("verify", "-", "--keras", "3", "--json", stdin="import os\nos.system('id')\n")
+    assert out.returncode == 1
+    assert json.loads(out.stdout)["rejected"]["line"] == 1
+
+
+@pytest.mark.sandbox
+def test_check_passes_on_all_entries_and_fails_on_a_changed_number(tmp_path: Path) -> None:
+    out = run("check", "--json")
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    assert json.loads(out.stdout)["ok"] is True
+
+    entries = tmp_path / "entries"
+    shutil.copytree(ENTRIES_DIR, entries)
+    target = entries / "dense-params-after-bilstm.yaml"
+    target.write_text(target.read_text(encoding="utf-8").replace("params: 8256", "params: 4160"), encoding="utf-8")
+    bad = run("check", "dense-params-after-bilstm", env={"COURSEBOT_ENTRIES_DIR": str(entries)})
+    assert bad.returncode == 1
+    assert "dense-params-after-bilstm / imdb-bilstm (Keras 3)" in bad.stderr
+    assert "expected 4,160, got 8,256" in bad.stderr
+
+
+GOOD_ENTRY = """\
+id: conv1d-params-demo
+title: Conv1D 파라미터 예시
+question: Conv1D(8, 3)이 입력 채널 4개에서 가지는 파라미터는?
+answer: 3·4·8 + 8 = 104개입니다.
+verify:
+  - name: conv-demo
+    code: |
+      import tensorflow as tf
+      conv = tf.keras.layers.Conv1D(8, 3)
+      y = conv(tf.zeros((1, 10, 4)))
+    expect:
+      tensors: {y: [1, 8, 8]}
+claims:
+  - {text: "104", snippet: conv-demo, what: layer_params, var: conv}
+"""
+
+
+@pytest.mark.sandbox
+def test_add_writes_a_verified_entry_and_refuses_a_wrong_number(tmp_path: Path) -> None:
+    entries = tmp_path / "entries"
+    entries.mkdir()
+    env = {"COURSEBOT_ENTRIES_DIR": str(entries)}
+    wrong = tmp_path / "conv1d-params-demo.yaml"
+    wrong.write_text(GOOD_ENTRY.replace("104", "96"), encoding="utf-8")
+    out = run("add", str(wrong), env=env)
+    assert out.returncode == 1
+    assert "expected 96, got 104" in out.stderr and "not saved" in out.stderr
+    assert list(entries.iterdir()) == []
+
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD_ENTRY, encoding="utf-8")
+    out = run("add", str(good), env=env)
+    assert out.returncode == 0, out.stderr
+    assert (entries / "conv1d-params-demo.yaml").read_text(encoding="utf-8") == GOOD_ENTRY
+    again = run("add", str(good), env=env)
+    assert again.returncode == 1 and "already exists" in again.stderr
