@@ -50,6 +50,8 @@ def _bwrap_command(scratch: str, as_root: bool) -> list[str]:
             cmd += ["--cap-add", cap]
     else:
         cmd += ["--unshare-user"]
+    # A private /tmp first: a venv that lives under /tmp is bound on top of it below.
+    cmd += ["--perms", "0755", "--tmpfs", "/tmp"]
     # bubblewrap creates missing parent folders with mode 0700, which the child's uid could not
     # cross: create them 0755 first.
     parents: set[str] = {"/etc", "/opt", "/opt/coursebot"}
@@ -59,7 +61,7 @@ def _bwrap_command(scratch: str, as_root: bool) -> list[str]:
             parents.add(path)
             path = os.path.dirname(path)
     for parent in sorted(parents, key=lambda p: p.count("/")):
-        if not parent.startswith("/usr"):
+        if not parent.startswith("/usr") and parent != "/tmp":
             cmd += ["--perms", "0755", "--dir", parent]
     cmd += ["--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
@@ -81,7 +83,7 @@ def _bwrap_command(scratch: str, as_root: bool) -> list[str]:
     cmd += [
         "--ro-bind", str(WORKER_FILE), "/opt/coursebot/worker.py",
         "--bind", scratch, "/scratch",
-        "--perms", "0755", "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc",
+        "--dev", "/dev", "--proc", "/proc",
         "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/scratch",
         "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--chdir", "/scratch",
     ]
