@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.errors import EntryCheckFailed, UsageError
+from kb.errors import DuplicateEntry, EntryCheckFailed, UsageError
 from kb.schema import Entry
 from kb.settings import Settings
 from kb.store import entries_lock, parse_entry, write_entry
@@ -35,8 +35,6 @@ def add_entry_text(text: str, file: str, settings: Settings, *, replace: bool = 
     entry = parse_entry(text, file)
     existing = settings.entries_dir / f"{entry.id}.yaml"
     if existing.exists() and not replace:
-        from kb.errors import DuplicateEntry
-
         raise DuplicateEntry(entry.id, existing.name)
     mismatches = verify_entry(entry, settings)
     if mismatches:

@@ -284,8 +284,6 @@ def _introspect(ns: dict, tf, keras, np, major: str) -> dict:
     models, tensors, layers = [], [], []
     in_models: set[int] = set()
     for var, value in ns.items():
-        if var.startswith("_") and var != "_":
-            pass
         if isinstance(value, keras.Model):
             models.append(_describe_model(var, value, keras, major))
             in_models.update(id(la) for la in value.layers)
