@@ -40,9 +40,13 @@ def latin_tokens(text: str) -> list[str]:
         if low in STOPWORDS:
             continue
         out.append(low)
-        parts = [p.lower() for piece in word.split("_") for p in CAMEL.findall(piece)]
-        if len(parts) > 1:
-            out.extend(p for p in parts if p not in STOPWORDS and (len(p) > 1 or p.isdigit()))
+        pieces = [p for p in word.split("_") if p]
+        parts = [p.lower() for p in pieces] if len(pieces) > 1 else []
+        for piece in pieces:
+            humps = CAMEL.findall(piece)
+            if len(humps) > 1:
+                parts.extend(h.lower() for h in humps)
+        out.extend(p for p in parts if p not in STOPWORDS and (len(p) > 1 or p.isdigit()))
     return out
 
 

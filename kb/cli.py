@@ -25,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coursebot", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    p = sub.add_parser("ask", help="answer a question from the knowledge base, with verified Keras results")
+    p.add_argument("question", help="the question (may contain Keras code or an error message); - reads stdin")
+    p.add_argument("--k", type=int, default=None, metavar="K", help="how many hits to show (default: COURSEBOT_TOP_K)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--no-verify", action="store_true",
+                   help="do not run Keras: show cached verifications only")
+
     p = sub.add_parser("verify", help="build a Keras snippet in the sandbox and show layers, shapes, params or the error")
     p.add_argument("file", nargs="?", default="-", help="Python file with the snippet, or - for stdin (default)")
     p.add_argument("--keras", choices=["3", "2", "both"], default="both", help="Keras major version(s) to use")
@@ -64,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         settings = Settings.from_env()
-        handler = {"verify": _cmd_verify, "check": _cmd_check, "add": _cmd_add, "ingest": _cmd_ingest,
+        handler = {"ask": _cmd_ask, "verify": _cmd_verify, "check": _cmd_check, "add": _cmd_add, "ingest": _cmd_ingest,
                    "eval": _cmd_eval}[args.command]
         return handler(args, settings)
     except CoursebotError as exc:
@@ -77,6 +84,29 @@ def main(argv: list[str] | None = None) -> int:
 
 def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+# -- ask ---------------------------------------------------------------------------------------
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.answer import Answerer
+
+    question = sys.stdin.read() if args.question == "-" else args.question
+    if not question.strip():
+        raise UsageError("The question is empty; pass it in quotes or pipe it on stdin with `-`.")
+    if args.k is not None and args.k <= 0:
+        raise UsageError("--k must be a positive number of hits.")
+    answerer = Answerer(settings)
+    try:
+        result = answerer.answer(question, k=args.k, verify=not args.no_verify)
+    finally:
+        answerer.close()
+    if args.json:
+        _emit_json(result.as_json())
+    else:
+        from kb.render import print_answer
+
+        print_answer(result)
+    return 0
 
 
 # -- verify ------------------------------------------------------------------------------------

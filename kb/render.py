@@ -114,3 +114,42 @@ def print_eval(report: dict[str, Any]) -> None:
                 "hit@1", "hit@3", "mrr", "abstention", "false_abstention", "cv_abstention",
                 "cv_false_abstention", "ingest_s")))
         console.print(table)
+
+
+def _mark(ok: bool) -> str:
+    return "[green]✓[/]" if ok else "[red]✗[/]"
+
+
+def print_answer(answer: Any) -> None:
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+
+    console = Console()
+    if answer.pasted is not None:
+        v = answer.pasted
+        console.print("[bold]붙여 넣은 코드를 실행한 결과[/]")
+        if v.runs:
+            print_reports(v.runs)
+        if v.explanation:
+            console.print(Panel(Markdown(v.explanation), title="오류 설명", border_style="yellow"))
+        if v.message:
+            console.print(v.message)
+    if not answer.answered:
+        console.print(Panel(answer.text, title="답변할 수 없는 질문", border_style="yellow"))
+    else:
+        console.print(Panel(Markdown(answer.text), title=f"{answer.title}  (confidence {answer.confidence:.2f})",
+                            border_style="green"))
+        if answer.sources:
+            console.print("출처: " + ", ".join(answer.sources), highlight=False)
+        for v in answer.verifications:
+            if not v.runs:
+                console.print(f"[dim]{v.name}: {v.message}[/]")
+                continue
+            console.print(f"[bold]검증[/] {v.name} ({v.status})")
+            print_reports(v.runs)
+            for c in v.claims:
+                console.print(f"  {_mark(c.ok)} 답변의 {c.text} (Keras {c.keras}: 실제 {c.actual})", highlight=False)
+    related = answer.related
+    if related:
+        console.print("관련 항목: " + "; ".join(f"{h.title} [{h.id}]" for h in related), highlight=False)
+    console.print(f"[dim]{answer.took_ms} ms[/]")

@@ -33,3 +33,13 @@ def verifier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     v = Verifier(Settings(data_dir=data, verify_timeout=6.0, verify_memory_mb=1024))
     yield v
     v.close()
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose data folder holds a real index (e5 + Kiwi BM25) of the real entries."""
+    from ingest.index import build
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("index-var"), entries_dir=ENTRIES_DIR)
+    build(settings)
+    return settings

@@ -1,0 +1,103 @@
+"""Search quality on the real index and the dev set; the eval command's contract; lazy imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.index import load_index
+from kb.evaluate import Question, evaluate, load_questions
+from kb.errors import UsageError
+from kb.search import Searcher
+from kb.settings import PROJECT_ROOT, Settings
+
+DEV_SET = PROJECT_ROOT / "tests" / "data" / "dev_questions.jsonl"
+
+
+@pytest.fixture(scope="module")
+def searcher(built_index: Settings) -> Searcher:
+    return Searcher(load_index(built_index))
+
+
+def test_dev_set_is_large_and_varied() -> None:
+    questions = load_questions(DEV_SET)
+    in_scope = [q for q in questions if not q.out_of_scope]
+    assert len(in_scope) >= 50 and len(questions) - len(in_scope) >= 12
+    assert any("Error" in q.q for q in in_scope) and any("\n" in q.q for q in in_scope)
+    assert any(q.q.isascii() for q in in_scope) and any(not q.q.isascii() for q in in_scope)
+
+
+def test_dev_set_meets_the_quality_targets(searcher: Searcher) -> None:
+    m = evaluate(searcher, load_questions(DEV_SET), threshold=0.5)["metrics"]
+    assert m["hit@1"] >= 0.90 and m["hit@3"] >= 0.97, m
+    assert m["abstention"] >= 0.9 and m["false_abstention"] <= 0.03, m
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("TimeDistributed 왜 씀?", "timedistributed-role"),
+    ("return_sequences", "return-sequences"),
+    ("expected ndim=3, found ndim=4", "conv1d-4d-char-embedding"),
+    ("Conv1D 4D input error", "conv1d-4d-char-embedding"),
+    ("recurrent_dropout", "dropout-vs-recurrent-dropout"),
+    ("go_backwards", "lstm-stateful-unroll-go-backwards"),
+])
+def test_identifiers_match(searcher: Searcher, question: str, expected: str) -> None:
+    ids = [h.id for h in searcher.search(question, k=3).hits]
+    assert expected in ids[:2], ids
+
+
+def test_out_of_scope_abstains_with_low_confidence(searcher: Searcher) -> None:
+    result = searcher.search("PyTorch에서 optimizer.zero_grad()는 왜 호출해요?")
+    assert not result.answered and result.confidence < 0.5
+    result = searcher.search("LSTM 파라미터 개수 공식 알려주세요")
+    assert result.answered and result.confidence > 0.8
+
+
+def test_eval_cli_prints_one_json_object(built_index: Settings, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in [
+        {"q": "return_sequences True False 차이", "expect_ids": ["return-sequences"]},
+        {"q": "Embedding 파라미터 수", "expect_sources": ["002_"]},
+        {"q": "오늘 점심 메뉴 추천", "out_of_scope": True},
+    ]), encoding="utf-8")
+    env = {**os.environ, "COURSEBOT_DATA_DIR": str(built_index.data_dir)}
+    out = subprocess.run([sys.executable, "-m", "kb", "eval", str(questions), "--json"], capture_output=True,
+                         text=True, env=env, cwd=PROJECT_ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) == {"metrics", "results"}
+    assert data["metrics"]["questions"] == 3 and data["metrics"]["abstention"] == 1.0
+    assert data["results"][0]["hits"][0]["id"] == "return-sequences"
+
+
+def test_bad_question_file_is_one_sentence(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"q": "ok", "expect_ids": ["x"]}\n{"oops": 1}\n')
+    with pytest.raises(UsageError, match="line 2"):
+        load_questions(bad)
+    assert Question("q", expect_sources=("000_",)).matches("e", ["000_cb71.txt"])
+
+
+HEAVY = ("tensorflow", "torch", "streamlit", "keras", "tf_keras", "sentence_transformers")
+
+
+@pytest.mark.parametrize("flags", [["--no-verify"], []])
+def test_asking_never_imports_heavy_libraries(built_index: Settings, flags: list[str]) -> None:
+    script = (
+        "import sys, json\n"
+        "from kb.cli import main\n"
+        f"code = main(['ask', 'LSTM(64) 뒤 Dense(64) 파라미터 수', '--json', *{flags!r}])\n"
+        f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
+        "print(json.dumps({'code': code, 'heavy': heavy}), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "COURSEBOT_DATA_DIR": str(built_index.data_dir)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                         cwd=PROJECT_ROOT, timeout=300)
+    report = json.loads(out.stderr.strip().splitlines()[-1])
+    assert report == {"code": 0, "heavy": []}
+    assert json.loads(out.stdout)["answered"] is True
