@@ -235,6 +235,13 @@ class Answerer:
         self.index = open_index(self.settings)
         self.searcher = Searcher(self.index, self.searcher.embedder)
 
+    def refresh(self) -> None:
+        """Switch to a newer index generation if one was written (an entry was added meanwhile)."""
+        from ingest.index import current_generation
+
+        if current_generation(self.settings.index_dir) != self.index.path:
+            self.reload()
+
     @property
     def verifier(self) -> Any:
         if self._verifier is None:
@@ -254,6 +261,7 @@ class Answerer:
 
     def answer(self, question: str, *, k: int | None = None, verify: bool = True) -> Answer:
         started = time.perf_counter()
+        self.refresh()
         k = k or self.settings.top_k
         question = question.strip()
         code, rest = extract_code(question)

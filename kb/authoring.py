@@ -1,13 +1,17 @@
-"""Adding an entry: validate -> verify (expect and claims must hold) -> atomic, locked write.
+"""Adding an entry: validate -> verify (expect and claims must hold) -> atomic, locked write ->
+update the search index in place.
 
-The same function serves ``coursebot add`` and the instructor page. Nothing is written unless
-every step succeeds.
+The same functions serve ``coursebot add`` and the instructor page. Nothing is written unless
+validation and every check succeed. If the process dies after the entry file is written but
+before the index is updated, the next reader notices the changed entry files (the index manifest
+keeps their fingerprint) and brings the index up to date.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kb.errors import DuplicateEntry, EntryCheckFailed, UsageError
 from kb.schema import Entry
@@ -21,6 +25,22 @@ class AddResult:
     path: Path
     snippets: int
     claims: int
+    indexed: bool = True
+
+
+@dataclass
+class Preview:
+    """What saving would do, without writing anything (the instructor page shows this)."""
+
+    entry: Entry | None
+    error: str | None = None                 # validation error, one sentence
+    mismatches: list[str] = field(default_factory=list)
+    reports: dict[str, list[Any]] = field(default_factory=dict)   # snippet name -> VerifyReport per version
+    duplicate: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.entry is not None and self.error is None and not self.mismatches
 
 
 def add_entry_file(path: Path, settings: Settings, *, replace: bool = False) -> AddResult:
@@ -31,26 +51,46 @@ def add_entry_file(path: Path, settings: Settings, *, replace: bool = False) -> 
     return add_entry_text(text, path.name, settings, replace=replace)
 
 
-def add_entry_text(text: str, file: str, settings: Settings, *, replace: bool = False) -> AddResult:
+def add_entry_text(text: str, file: str, settings: Settings, *, replace: bool = False,
+                   verifier: Any = None) -> AddResult:
     entry = parse_entry(text, file)
     existing = settings.entries_dir / f"{entry.id}.yaml"
     if existing.exists() and not replace:
         raise DuplicateEntry(entry.id, existing.name)
-    mismatches = verify_entry(entry, settings)
+    mismatches, _ = verify_entry(entry, settings, verifier=verifier)
     if mismatches:
         raise EntryCheckFailed(entry.id, mismatches)
     with entries_lock(settings.entries_dir):
         target = write_entry(entry, settings.entries_dir, replace=replace, text=text)
+    from ingest.index import upsert_entry
+
+    upsert_entry(settings, entry)
     return AddResult(entry, target, len(entry.verify), len(entry.claims))
 
 
-def verify_entry(entry: Entry, settings: Settings) -> list[str]:
-    """Every mismatch between the entry's snippets/claims and real Keras, as sentences."""
+def preview_entry(text: str, file: str, settings: Settings, *, verifier: Any = None) -> Preview:
+    """Validate and verify an entry's YAML text; never writes."""
+    from kb.errors import CoursebotError
+
+    try:
+        entry = parse_entry(text, file)
+    except CoursebotError as exc:
+        return Preview(None, error=str(exc))
+    preview = Preview(entry, duplicate=(settings.entries_dir / f"{entry.id}.yaml").exists())
+    try:
+        preview.mismatches, preview.reports = verify_entry(entry, settings, verifier=verifier)
+    except CoursebotError as exc:
+        preview.error = str(exc)
+    return preview
+
+
+def verify_entry(entry: Entry, settings: Settings, *, verifier: Any = None) -> tuple[list[str], dict[str, list[Any]]]:
+    """Every mismatch between the entry's snippets/claims and real Keras (as sentences), and the reports."""
     if not entry.verify:
-        return []
+        return [], {}
     from verifiers import get_verifier
     from verifiers.claims import check_entry
 
-    verifier = get_verifier(settings)
+    verifier = verifier or get_verifier(settings)
     reports = {s.name: verifier.verify(s.code) for s in entry.verify}
-    return [str(m) for m in check_entry(entry, reports)]
+    return [str(m) for m in check_entry(entry, reports)], reports

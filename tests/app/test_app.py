@@ -1,26 +1,167 @@
-"""The Streamlit page, driven with AppTest against the real verifier."""
+"""The Streamlit app, driven with AppTest against the real index and the real verifier."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from kb.settings import PROJECT_ROOT
+from kb.settings import PROJECT_ROOT, Settings
+from tests.conftest import ENTRIES_DIR
 
 pytestmark = pytest.mark.sandbox
 
 CONV_4D = ("from tensorflow.keras.layers import Input, Conv1D\n"
            "x = Input(shape=(None, 15, 30))\ny = Conv1D(30, 3, padding='same')(x)\n")
 
+NEW_ENTRY = """id: gru-32-params
+title: GRU(32)의 파라미터 수 (reset_after 기본값)
+lang: ko
+tags: [GRU, parameters, reset_after]
+question: 입력 특성 8개에 GRU(32)를 쓰면 파라미터가 몇 개인가요?
+paraphrases:
+  - GRU 32유닛 8특성 파라미터 개수 계산
+answer: |
+  Keras의 GRU는 기본값 `reset_after=True`라서 편향이 두 벌이고, 3·(8·32 + 32·32 + 2·32) = 4,032개입니다.
+verify:
+  - name: gru32
+    code: |
+      from tensorflow.keras.layers import Input, GRU
+      from tensorflow.keras.models import Model
+      x = Input(shape=(None, 8))
+      model = Model(x, GRU(32)(x))
+    expect:
+      total_params: 4032
+claims:
+  - {text: "4,032", snippet: gru32, what: total_params}
+"""
 
-def test_pasted_snippet_shows_both_versions_and_the_difference() -> None:
-    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+
+@pytest.fixture
+def app_env(built_index: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """A private copy of the built index and of the entries, and a fresh st.cache_resource."""
+    data, entries = tmp_path / "var", tmp_path / "entries"
+    shutil.copytree(built_index.data_dir, data)
+    shutil.copytree(ENTRIES_DIR, entries)
+    monkeypatch.setenv("COURSEBOT_DATA_DIR", str(data))
+    monkeypatch.setenv("COURSEBOT_ENTRIES_DIR", str(entries))
+    st.cache_resource.clear()
+    yield Settings(data_dir=data, entries_dir=entries)
+    st.cache_resource.clear()
+
+
+def start(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
     at.run()
-    at.text_area(key="code").input(CONV_4D)
-    at.button[0].click()
-    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def all_text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [e.value for e in at.error]
+    parts += [s.value for s in at.success] + [w.value for w in at.warning] + [i.value for i in at.info]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_question_gets_an_answer_with_sources_and_a_verification_table(app_env: Settings) -> None:
+    at = start()
+    at.chat_input[0].set_value("LSTM(64) 뒤 Dense(64) 파라미터 수").run()
+    assert not at.exception, at.exception
+    text = all_text(at)
+    assert "8,256" in text and "출처:" in text
+    assert any(e.label.startswith("검증: imdb-bilstm") for e in at.expander)
+    layer_tables = [t.value for t in at.table if "params" in t.value.columns]
+    assert any("8,256" in list(t["params"]) for t in layer_tables)
+    assert any("4,160" in list(t["params"]) for t in layer_tables)
+    assert "✓ 답변의 **8,256**" in text
+
+
+def test_out_of_scope_question_shows_the_not_covered_message(app_env: Settings) -> None:
+    at = start()
+    at.chat_input[0].set_value("주말에 볼 만한 영화 추천해줘").run()
     assert not at.exception
-    subheaders = [s.value for s in at.subheader]
-    assert any(s.startswith("Keras 3") for s in subheaders) and any(s.startswith("Keras 2") for s in subheaders)
-    assert any("Kernel shape" in e.value for e in at.error)  # Keras 3 refuses the 4-D input
+    assert any("찾지 못했습니다" in i.value for i in at.info)
+    assert not at.expander
+
+
+def test_feedback_is_stored_with_question_answer_and_time(app_env: Settings) -> None:
+    at = start()
+    at.chat_input[0].set_value("return_sequences True False 차이").run()
+    at.feedback[0].set_value(0).run()
+    assert not at.exception
+    with sqlite3.connect(app_env.log_path) as db:
+        rows = db.execute("SELECT q.question, f.score, f.entry_id, f.given_at FROM feedback f "
+                          "JOIN questions q ON q.id = f.question_id").fetchall()
+    assert len(rows) == 1
+    question, score, entry_id, given_at = rows[0]
+    assert question == "return_sequences True False 차이" and score == 0
+    assert entry_id == "return-sequences" and given_at > 0
+
+
+def test_pasted_code_is_run_and_both_versions_shown(app_env: Settings) -> None:
+    at = start()
+    at.chat_input[0].set_value(CONV_4D + "이거 왜 에러?").run()
+    assert not at.exception
+    text = all_text(at)
+    assert "Kernel shape" in text and "TimeDistributed" in text
+    assert any(e.label == "붙여 넣은 코드 실행 결과" for e in at.expander)
+
+
+def test_instructor_previews_saves_and_the_new_entry_answers(app_env: Settings) -> None:
+    at = start("ui/instructor.py")
+    at.text_area(key="entry_yaml").input(NEW_ENTRY)
+    at.button(key="preview").click().run()
+    assert not at.exception
+    assert any("저장할 수 있습니다" in s.value for s in at.success), all_text(at)
+    assert not (app_env.entries_dir / "gru-32-params.yaml").exists()  # preview writes nothing
+    at.button(key="save").click().run()
+    assert any("저장했고" in s.value for s in at.success), all_text(at)
+    assert (app_env.entries_dir / "gru-32-params.yaml").exists()
+    at.text_input(key="probe").input("GRU 32유닛에 특성 8개면 파라미터 몇 개?").run()
+    assert any("gru-32-params" in s.value for s in at.success), all_text(at)
+
+
+def test_instructor_sees_a_wrong_number_and_nothing_is_saved(app_env: Settings) -> None:
+    at = start("ui/instructor.py")
+    at.text_area(key="entry_yaml").input(NEW_ENTRY.replace("4,032", "3,936"))
+    at.button(key="save").click().run()
+    assert any("저장하지 않았습니다" in e.value and "got 4,032" in e.value for e in at.error), all_text(at)
+    assert not (app_env.entries_dir / "gru-32-params.yaml").exists()
+
+
+def test_instructor_page_lists_unanswered_questions(app_env: Settings) -> None:
+    at = start()
+    at.chat_input[0].set_value("김치찌개 끓이는 법").run()
+    at.chat_input[0].set_value("김치찌개 끓이는 법").run()
+    at.switch_page("ui/instructor.py").run()
+    frames = [d.value for d in at.dataframe]
+    assert frames and frames[0]["질문"].tolist()[0] == "김치찌개 끓이는 법"
+    assert frames[0]["횟수"].tolist()[0] == 2
+
+
+def test_instructor_password_gates_the_page(app_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COURSEBOT_INSTRUCTOR_PASSWORD", "open-sesame")
+    st.cache_resource.clear()
+    at = start("ui/instructor.py")
+    assert not at.text_area and len(at.text_input) == 1
+    at.text_input[0].input("wrong").run()
+    assert any("맞지 않습니다" in e.value for e in at.error)
+    at.text_input[0].input("open-sesame").run()
+    assert at.text_area(key="entry_yaml")
+
+
+def test_snippet_verification_page(app_env: Settings) -> None:
+    at = start("ui/verify.py")
+    at.text_area(key="code").input(CONV_4D)
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("Kernel shape" in e.value for e in at.error)
     assert any("버전 차이" in w.value for w in at.warning)
