@@ -24,11 +24,12 @@ test: install
 	$(PY) -m pytest
 
 lint: install
-	$(VENV)/bin/ruff check kb ingest verifiers tests bench app.py
+	$(VENV)/bin/ruff check kb ingest verifiers ui tests bench app.py
 	$(VENV)/bin/mypy kb ingest verifiers
 
 bench: install
 	$(PY) bench/verify.py
+	$(PY) bench/retrieval.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache .mypy_cache

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.settings import PROJECT_ROOT, Settings  # noqa: E402
+from kb.settings import PROJECT_ROOT, Settings
 
 DEV_SET = PROJECT_ROOT / "tests" / "data" / "dev_questions.jsonl"
 

@@ -23,7 +23,7 @@ LATIN_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 KEY_VALUE = re.compile(r"\b([A-Za-z_]+)\s*=\s*(\d+|[A-Za-z_]+)\b")
 CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 # Very common English and Korean function words that only add noise to BM25.
-STOPWORDS = frozenset(
+STOPWORDS = frozenset(  # noqa: SIM905 - a word list reads better as one string
     "a an the is are was were be been of to in on for and or with what why how does do did "
     "i my me you it its this that these those can could should would when which there here "
     "vs as at by from if not no so than then into about get got".split()

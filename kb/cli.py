@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--no-cache", action="store_true", help="ignore cached results")
 
-    p = sub.add_parser("add", help="validate, verify and atomically add an entry to the knowledge base")
+    p = sub.add_parser("add", help="validate, verify, atomically add an entry to the knowledge base and index it")
     p.add_argument("entry", help="the entry's YAML file")
     p.add_argument("--replace", action="store_true", help="replace an existing entry with the same id")
 
@@ -207,7 +207,7 @@ def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
     result = add_entry_file(Path(args.entry), settings, replace=args.replace)
     print(f"Added '{result.entry.id}' to {result.path} "
-          f"({result.snippets} snippet(s), {result.claims} claim(s) verified).")
+          f"({result.snippets} snippet(s), {result.claims} claim(s) verified) and to the search index.")
     return 0
 
 

@@ -67,7 +67,7 @@ def verification(v: Any, *, expanded: bool = False) -> None:
             return
         st.code(v.code, language="python")
         columns = st.columns(len(v.runs))
-        for column, run in zip(columns, v.runs):
+        for column, run in zip(columns, v.runs, strict=True):
             with column:
                 report_table(run)
         for line in v.differences:

@@ -95,7 +95,7 @@ with tab_add:
             for name, runs in preview.reports.items():
                 with st.expander(f"검증: {name}", expanded=True):
                     columns = st.columns(len(runs))
-                    for column, run in zip(columns, runs):
+                    for column, run in zip(columns, runs, strict=True):
                         with column:
                             common.report_table(run)
     if save_clicked:

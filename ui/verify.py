@@ -7,7 +7,6 @@ import streamlit as st
 from ui import common
 from verifiers import differences
 
-
 st.title("coursebot · Keras 코드 검증")
 st.caption("Keras 코드를 붙여 넣으면 Keras 3와 Keras 2(tf-keras)로 실제로 만들어 보고 shape과 파라미터 수를 보여 줍니다.")
 code = st.text_area("Keras 코드", height=220, key="code",
@@ -17,7 +16,7 @@ if st.button("검증하기", type="primary") and code.strip():
         reports = common.answerer().verifier.verify(code)
         status.update(label="완료", state="complete")
     columns = st.columns(len(reports))
-    for column, report in zip(columns, reports):
+    for column, report in zip(columns, reports, strict=True):
         with column:
             common.report_table(report)
     if len(reports) == 2:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ingest.index import load_index
-from kb.evaluate import Question, evaluate, load_questions
 from kb.errors import UsageError
+from kb.evaluate import Question, evaluate, load_questions
 from kb.search import Searcher
 from kb.settings import PROJECT_ROOT, Settings
 
