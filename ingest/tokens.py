@@ -25,9 +25,9 @@ KEY_VALUE = re.compile(r"\b([A-Za-z_]+)\s*=\s*(\d+|[A-Za-z_]+)\b")
 CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 # Very common English and Korean function words that only add noise to BM25.
 STOPWORDS = frozenset(
-    "a an the is are was were be been of to in on for and or with what why how does do did "
+    "a an the is are was were be been of to in on for and or with what why how does do did "  # noqa: SIM905
     "i my me you it its this that these those can could should would when which there here "
-    "vs as at by from if not no so than then into about get got".split()  # noqa: SIM905
+    "vs as at by from if not no so than then into about get got".split()
 )
 KIWI_TAGS = ("NNG", "NNP", "NNB", "NR", "SL", "SH", "SN", "VV", "VA", "XR", "MAG")
 
