@@ -25,7 +25,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check kb ingest verifiers ui tests bench app.py
-	$(VENV)/bin/mypy kb ingest verifiers
+	$(VENV)/bin/mypy kb ingest verifiers ui
 
 bench: install
 	$(PY) bench/verify.py

@@ -27,8 +27,8 @@ def _normalise(vectors: Any) -> list[list[float]]:
     if arr.ndim == 1:
         arr = arr[None, :]
     norms = np.linalg.norm(arr, axis=1, keepdims=True)
-    arr = arr / np.where(norms == 0, 1.0, norms)
-    return arr.tolist()
+    unit = arr / np.where(norms == 0, 1.0, norms).astype(np.float32)
+    return unit.tolist()
 
 
 def _pkg_version(name: str) -> str:

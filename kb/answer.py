@@ -96,6 +96,13 @@ class Verification:
     def ok(self) -> bool:
         return bool(self.runs) and all(r.ok for r in self.runs)
 
+    def claims_by_text(self) -> list[tuple[str, bool, list[ClaimCheck]]]:
+        """Claims grouped by the number the answer writes: (text, holds everywhere, per-version checks)."""
+        groups: dict[str, list[ClaimCheck]] = {}
+        for check in self.claims:
+            groups.setdefault(check.text, []).append(check)
+        return [(text, all(c.ok for c in checks), checks) for text, checks in groups.items()]
+
     def as_json(self) -> dict[str, Any]:
         return {"source": self.source, "entry": self.entry_id, "snippet": self.name, "code": self.code,
                 "status": self.status, "ok": self.ok, "runs": [r.to_json() for r in self.runs],

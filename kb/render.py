@@ -47,9 +47,9 @@ def print_reports(reports: list[VerifyReport], console: Console | None = None) -
             console.print(f"total params: {_num(model.total_params)} · trainable: {_num(model.trainable_params)}")
             if model.note:
                 console.print(f"[yellow]note:[/yellow] {model.note}")
-        for layer in report.layers:
-            weights = ", ".join(f"{w['name']} {_shape(w['shape'])}" for w in layer.weights)
-            console.print(f"layer [bold]{layer.var}[/bold] ({layer.cls}): {_num(layer.params)} params"
+        for standalone in report.layers:
+            weights = ", ".join(f"{w['name']} {_shape(w['shape'])}" for w in standalone.weights)
+            console.print(f"layer [bold]{standalone.var}[/bold] ({standalone.cls}): {_num(standalone.params)} params"
                           + (f" · {weights}" if weights else ""))
         for tensor in report.tensors:
             console.print(f"tensor [bold]{tensor.var}[/bold]: {_shape(tensor.shape)}")
@@ -147,8 +147,9 @@ def print_answer(answer: Any) -> None:
                 continue
             console.print(f"[bold]검증[/] {v.name} ({v.status})")
             print_reports(v.runs)
-            for c in v.claims:
-                console.print(f"  {_mark(c.ok)} 답변의 {c.text} (Keras {c.keras}: 실제 {c.actual})", highlight=False)
+            for text, holds, checks in v.claims_by_text():
+                real = " · ".join(f"Keras {c.keras}: {c.actual}" for c in checks)
+                console.print(f"  {_mark(holds)} 답변의 {text} (실제 {real})", highlight=False)
     related = answer.related
     if related:
         console.print("관련 항목: " + "; ".join(f"{h.title} [{h.id}]" for h in related), highlight=False)

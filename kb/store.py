@@ -41,7 +41,7 @@ def parse_entry(text: str, file: str, *, expect_id: str | None = None) -> Entry:
     except ValidationError as exc:
         err = exc.errors()[0]
         field = _field_path(err["loc"])
-        raise EntryInvalid(file, field, _describe(err)) from None
+        raise EntryInvalid(file, field, _describe(dict(err))) from None
     if expect_id is not None and entry.id != expect_id:
         raise EntryInvalid(file, "id", f"is '{entry.id}' but must equal the file name '{expect_id}'")
     pii = find_pii(_all_text(data))

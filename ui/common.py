@@ -72,9 +72,15 @@ def verification(v: Any, *, expanded: bool = False) -> None:
                 report_table(run)
         for line in v.differences:
             st.warning(f"버전 차이: {line}")
-        for c in v.claims:
-            actual = f"{c.actual:,}" if isinstance(c.actual, int) else str(c.actual)
-            if c.ok:
-                st.markdown(f"✓ 답변의 **{c.text}** — Keras {c.keras}에서 실제로 {actual}")
+        for text, holds, checks in v.claims_by_text():
+            real = " · ".join(f"Keras {c.keras}: {_number(c.actual)}" for c in checks)
+            if holds:
+                st.markdown(f"✓ 답변의 **{text}** — 실제 값 {real}")
             else:
-                st.error(f"✗ 답변의 {c.text} — Keras {c.keras}에서 실제로는 {actual}")
+                st.error(f"✗ 답변의 {text} — 실제 값 {real}")
+
+
+def _number(value: object) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    return shape(value) if isinstance(value, list) else str(value)

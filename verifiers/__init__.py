@@ -48,8 +48,8 @@ class Verifier:
     def cached(self, code: str, majors: tuple[str, ...] | None = None) -> list[VerifyReport] | None:
         """Reports from the cache only (never starts a worker); None if any is missing."""
         majors = majors or self.settings.keras_versions
-        reports = [self.cache.get(code, m) for m in majors]
-        return None if any(r is None for r in reports) else reports  # type: ignore[misc]
+        reports = [r for r in (self.cache.get(code, m) for m in majors) if r is not None]
+        return reports if len(reports) == len(majors) else None
 
     def _verify_one(self, code: str, major: str, use_cache: bool) -> VerifyReport:
         if use_cache:

@@ -74,7 +74,7 @@ def _compare_model(expect: ExpectCore, model: ModelInfo) -> list[tuple[str, Any,
     if expect.layers is not None:
         if len(expect.layers) != len(model.layers):
             problems.append((f"{model.var} layer count", len(expect.layers), len(model.layers)))
-        for i, (want, got) in enumerate(zip(expect.layers, model.layers)):
+        for i, (want, got) in enumerate(zip(expect.layers, model.layers, strict=False)):
             label = f"{model.var} layer {i} ({got.cls})"
             if want.cls is not None and want.cls != got.cls:
                 problems.append((f"{label} class", want.cls, got.cls))
@@ -101,8 +101,8 @@ def claim_actual(claim: Claim, report: VerifyReport) -> Any:
     index = resolve_layer(claim.layer, model)
     if index is None:
         return f"no layer {claim.layer!r}"
-    layer = model.layers[index]
-    return layer.params if claim.what == "params" else layer.output_shape
+    info = model.layers[index]
+    return info.params if claim.what == "params" else info.output_shape
 
 
 def resolve_layer(ref: int | str | None, model: ModelInfo) -> int | None:

@@ -156,7 +156,7 @@ def differences(first: VerifyReport, second: VerifyReport) -> list[str]:
             continue
         if m1.total_params != m2.total_params:
             out.append(f"{m1.var}: total params {a} {m1.total_params} vs {b} {m2.total_params}")
-        for l1, l2 in zip(m1.layers, m2.layers):
+        for l1, l2 in zip(m1.layers, m2.layers, strict=False):
             if l1.output_shape != l2.output_shape:
                 out.append(f"{m1.var}.{l1.cls}: output shape {a} {l1.output_shape} vs {b} {l2.output_shape}")
             if l1.params != l2.params:

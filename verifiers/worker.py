@@ -16,6 +16,7 @@ worker may switch uids, rlimits, seccomp deny-list, audit hook) and then runs th
 from __future__ import annotations
 
 import builtins
+import contextlib
 import errno
 import io
 import json
@@ -441,10 +442,8 @@ def _run_job(req: dict, scratch: str, uid_base: int | None, seq: int, mods) -> d
 def _kill_group(pid: int) -> None:
     # The child may not have reached setsid() yet: kill it by pid as well as by group.
     for kill in (os.killpg, os.kill):
-        try:
+        with contextlib.suppress(OSError):
             kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 def _failure(kind: str, message: str, took: int) -> dict:

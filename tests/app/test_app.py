@@ -81,7 +81,7 @@ def test_question_gets_an_answer_with_sources_and_a_verification_table(app_env: 
     layer_tables = [t.value for t in at.table if "params" in t.value.columns]
     assert any("8,256" in list(t["params"]) for t in layer_tables)
     assert any("4,160" in list(t["params"]) for t in layer_tables)
-    assert "✓ 답변의 **8,256**" in text
+    assert "✓ 답변의 **8,256** — 실제 값 Keras 3: 8,256 · Keras 2: 8,256" in text
 
 
 def test_out_of_scope_question_shows_the_not_covered_message(app_env: Settings) -> None:

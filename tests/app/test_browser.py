@@ -21,7 +21,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from kb.settings import PROJECT_ROOT, Settings
+from kb.settings import PROJECT_ROOT
 from tests.conftest import ENTRIES_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.sandbox]
@@ -35,9 +35,9 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(built_index: Settings, tmp_path: Path) -> Iterator[str]:
+def server(tmp_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on an empty data folder: the first start builds the index itself."""
     data = tmp_path / "var"
-    shutil.copytree(built_index.data_dir, data)
     port = free_port()
     env = {**os.environ, "COURSEBOT_DATA_DIR": str(data), "COURSEBOT_ENTRIES_DIR": str(ENTRIES_DIR)}
     log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - closed below
@@ -96,7 +96,7 @@ def test_a_student_asks_and_sees_the_answer_and_the_verification_table(server: s
         (By.XPATH, "//details[@open]//*[@data-testid='stTable']")))
     wait.until(lambda d: "Bidirectional" in table.text and "8,256" in table.text)
     body = browser.find_element(By.TAG_NAME, "body").text
-    assert "Keras 3" in body and "Keras 2" in body and "✓" in body
+    assert "출처: 001_" in body and "Keras 3" in body and "Keras 2" in body and "✓" in body
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shot = SCREENSHOTS / "chat-answer.png"
     browser.save_screenshot(str(shot))
