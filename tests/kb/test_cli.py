@@ -130,3 +130,25 @@ def test_add_writes_a_verified_entry_and_refuses_a_wrong_number(tmp_path: Path) 
     assert (entries / "conv1d-params-demo.yaml").read_text(encoding="utf-8") == GOOD_ENTRY
     again = run("add", str(good), env=env)
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_ingest_with_documents_prints_stats_and_stores_no_personal_data(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "week2.txt").write_text(
+        "보낸 사람: 조교 <ta.lee@example.com>\n연락처: 010-2222-3333\n\n"
+        + "Embedding 레이어의 파라미터 수는 input_dim × output_dim 입니다. " * 30, encoding="utf-8")
+    entries = tmp_path / "entries"
+    entries.mkdir()
+    shutil.copy(ENTRIES_DIR / "embedding-params.yaml", entries)
+    env = {"COURSEBOT_ENTRIES_DIR": str(entries), "COURSEBOT_DATA_DIR": str(tmp_path / "var")}
+    out = run("ingest", "--docs", str(docs), "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    stats = json.loads(out.stdout)
+    assert stats["entries"] == 1 and stats["doc_chunks"] >= 2 and stats["embedded"] == 1 + stats["doc_chunks"]
+    index_text = "".join(p.read_text(encoding="utf-8", errors="ignore") for p in (tmp_path / "var").rglob("*.json*"))
+    assert "@" not in index_text and "010-2222" not in index_text
+    again = run("ingest", "--json", env=env)
+    assert json.loads(again.stdout)["embedded"] == 0  # nothing changed, the documents are kept
+    missing = run("ingest", "--docs", str(tmp_path / "nope.txt"), env=env)
+    assert missing.returncode == 2 and "No such document" in missing.stderr and "Traceback" not in missing.stderr
