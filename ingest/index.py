@@ -37,6 +37,7 @@ import numpy as np
 from filelock import FileLock
 
 from ingest.redact import find_pii, redact
+from ingest.tokens import VERSION as TOKENS_VERSION
 from ingest.tokens import tokenize
 from kb.errors import IndexCorrupt, IndexMissing, UsageError
 from kb.schema import Entry
@@ -145,12 +146,23 @@ class Index:
         n = len(self.records)
         return math.log(1 + (n - self.df.get(token, 0) + 0.5) / (self.df.get(token, 0) + 0.5))
 
-    def vectors_of(self, key: str) -> np.ndarray | None:
-        idx = self.by_key.get(key)
-        if idx is None or self.dense is None:
-            return None
-        positions = np.nonzero(self.rows == idx)[0]
-        return np.stack([self.dense.reconstruct(int(p)) for p in positions]) if len(positions) else None
+    def vectors_by_record(self) -> dict[int, np.ndarray]:
+        """Every record's stored vectors (one FAISS read, grouped by record): for reuse on rebuild."""
+        if self.dense is None or self.dense.ntotal == 0:
+            return {}
+        matrix = self.dense.reconstruct_n(0, self.dense.ntotal)
+        order = np.argsort(self.rows, kind="stable")
+        owners, starts = np.unique(self.rows[order], return_index=True)
+        groups = np.split(order, starts[1:])
+        return {int(owner): matrix[group] for owner, group in zip(owners, groups, strict=True)}
+
+    def stored_tokens(self) -> dict[str, list[str]]:
+        """BM25 tokens of each record by record hash (saved at build time): for reuse on rebuild."""
+        try:
+            data = json.loads((self.path / "lexical" / "tokens.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return dict(zip(data["hashes"], data["tokens"], strict=True)) if isinstance(data, dict) else {}
 
 
 # -- paths and locking ---------------------------------------------------------------------------
@@ -306,10 +318,11 @@ def _write(settings: Settings, records: list[Record], old: Index | None, *, rebu
     vectors: list[np.ndarray | None] = [None] * len(records)
     todo: list[int] = []
     if model is not None:
+        stored = old.vectors_by_record() if (reusable and old is not None) else {}
         for i, rec in enumerate(records):
-            prev_i = old.by_key.get(rec.key) if (reusable and old is not None) else None
+            prev_i = old.by_key.get(rec.key) if (stored and old is not None) else None
             if prev_i is not None and old is not None and old.records[prev_i].hash == rec.hash:
-                vectors[i] = old.vectors_of(rec.key)
+                vectors[i] = stored.get(prev_i)
             if vectors[i] is None:
                 todo.append(i)
     texts_total = sum(len(records[i].dense_texts) for i in todo)
@@ -360,7 +373,10 @@ def _write(settings: Settings, records: list[Record], old: Index | None, *, rebu
 
     import bm25s
 
-    corpus = [tokenize(r.text, tokenizer) or ["∅"] for r in records]
+    same_tokens = (old is not None and old.tokenizer == tokenizer
+                   and old.manifest.get("tokenizer_version") == TOKENS_VERSION)
+    known = old.stored_tokens() if old is not None and same_tokens else {}
+    corpus = [known.get(r.hash) or tokenize(r.text, tokenizer) or ["∅"] for r in records]
     bm25 = bm25s.BM25()
     bm25.index(corpus, show_progress=False)
     bm25.save(str(tmp / "lexical"), show_progress=False)
@@ -368,6 +384,8 @@ def _write(settings: Settings, records: list[Record], old: Index | None, *, rebu
     for toks in corpus:
         df.update(set(toks))
     (tmp / "lexical" / "df.json").write_text(json.dumps(df, ensure_ascii=False), encoding="utf-8")
+    (tmp / "lexical" / "tokens.json").write_text(
+        json.dumps({"hashes": [r.hash for r in records], "tokens": corpus}, ensure_ascii=False), encoding="utf-8")
 
     with open(tmp / "records.jsonl", "w", encoding="utf-8") as fh:
         for r in records:
@@ -381,6 +399,7 @@ def _write(settings: Settings, records: list[Record], old: Index | None, *, rebu
         "embedder_model": getattr(model, "model_id", None),
         "dimension": dimension,
         "tokenizer": tokenizer,
+        "tokenizer_version": TOKENS_VERSION,
         "count": len(records),
         "entries": entries_n,
         "doc_chunks": len(records) - entries_n,

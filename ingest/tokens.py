@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 TOKENIZERS = ("bigram", "kiwi")
+VERSION = 2  # bump when tokens change: stored tokens of an older version are not reused
 
 HANGUL_RUN = re.compile(r"[가-힣]+")
 LATIN_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
