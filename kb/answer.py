@@ -14,6 +14,7 @@ verifier runs Keras in its own worker processes) or Streamlit.
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 import time
 from dataclasses import dataclass, field
@@ -241,6 +242,18 @@ class Answerer:
 
         self.index = open_index(self.settings)
         self.searcher = Searcher(self.index, self.searcher.embedder)
+
+    def warm_up(self) -> None:
+        """Start the Keras workers in the background so the first pasted snippet does not wait."""
+        import threading
+
+        def start() -> None:
+            # Best effort: a trivial snippet through the normal, locked path starts both workers;
+            # a real failure is reported when a snippet is verified.
+            with contextlib.suppress(Exception):
+                self.verifier.verify("warm_up = 1\n", use_cache=False)
+
+        threading.Thread(target=start, name="coursebot-warm-up", daemon=True).start()
 
     def refresh(self) -> None:
         """Switch to a newer index generation if one was written (an entry was added meanwhile)."""

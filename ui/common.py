@@ -14,7 +14,9 @@ def answerer() -> Any:
     """One Answerer per server process: the index, the embedder and the warm Keras workers."""
     from kb.answer import Answerer
 
-    return Answerer(Settings.from_env())
+    answerer = Answerer(Settings.from_env())
+    answerer.warm_up()
+    return answerer
 
 
 def settings() -> Settings:
