@@ -38,6 +38,13 @@ def test_dev_set_meets_the_quality_targets(searcher: Searcher) -> None:
     assert m["abstention"] >= 0.9 and m["false_abstention"] <= 0.03, m
 
 
+def test_held_out_questions_generalise(searcher: Searcher) -> None:
+    """Questions never used to fit the confidence: a guard against overfitting the dev set."""
+    m = evaluate(searcher, load_questions(DEV_SET.with_name("holdout_questions.jsonl")), threshold=0.5)["metrics"]
+    assert m["hit@1"] >= 0.85 and m["hit@3"] >= 0.93, m
+    assert m["abstention"] >= 0.8 and m["false_abstention"] <= 0.1, m
+
+
 @pytest.mark.parametrize(("question", "expected"), [
     ("TimeDistributed 왜 씀?", "timedistributed-role"),
     ("return_sequences", "return-sequences"),
