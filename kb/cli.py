@@ -161,14 +161,13 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         return _list_entries(entries, args.json)
 
     from verifiers import Verifier
-    from verifiers.claims import check_entry
+    from verifiers.claims import verify_and_check
 
     verifier = Verifier(settings)
     results = []
     try:
         for entry in entries:
-            reports = {s.name: verifier.verify(s.code, use_cache=not args.no_cache) for s in entry.verify}
-            results.append((entry, check_entry(entry, reports)))
+            results.append((entry, verify_and_check(entry, verifier, use_cache=not args.no_cache)[0]))
     finally:
         verifier.close()
     mismatches = [m for _, found in results for m in found]

@@ -6,7 +6,7 @@ sources starts with one of ``expect_sources``.
 
 ``compare`` builds a throw-away index per configuration (each embedder alone, BM25 alone with
 each tokenizer, and the fusions) so that the choice of the default is measured, not assumed;
-``fit_calibration`` fits the logistic confidence of :mod:`kb.search` on a question set.
+``fit_calibration`` fits the logistic confidence of :mod:`kb.search` on a question set's features.
 """
 
 from __future__ import annotations
@@ -144,12 +144,10 @@ def compare(settings: Settings, questions: list[Question], *, refit: bool = Fals
                 built[key] = (load_index(cfg), time.perf_counter() - t0)
             index, ingest_s = built[key]
             searcher = Searcher(index, fusion=fusion)
-            if refit:
-                searcher.calibration = fit_calibration(searcher, questions)
-            else:
-                searcher.calibration = calibration_for(embedder, tokenizer, fusion)
+            x, y = features(searcher, questions)
+            searcher.calibration = fit_calibration(x, y, fusion) if refit else calibration_for(embedder, tokenizer, fusion)
             report = evaluate(searcher, questions, threshold=settings.abstain_threshold)
-            cv = cross_validate(searcher, questions, threshold=settings.abstain_threshold)
+            cv = cross_validate(x, y, fusion, threshold=settings.abstain_threshold)
             rows.append({"config": label, "embedder": embedder, "tokenizer": tokenizer, "fusion": fusion,
                          "ingest_s": round(ingest_s, 2), **report["metrics"], **cv,
                          "calibration": [round(x, 3) for x in searcher.calibration]})
@@ -193,7 +191,12 @@ def _mask(fusion: str) -> np.ndarray:
     return mask
 
 
-def _fit(x: np.ndarray, y: np.ndarray, fusion: str) -> tuple[float, float, float, float]:
+def fit_calibration(x: np.ndarray, y: np.ndarray, fusion: str) -> tuple[float, float, float, float]:
+    """Fit (a, b, c, d) of the confidence on features from :func:`features`: in-scope = 1, out = 0.
+
+    Classes are weighted to equal total weight (there are more in-scope lines than
+    out-of-scope ones), so the boundary does not simply favour the larger class.
+    """
     mask = _mask(fusion)
     pos, neg = y.sum(), len(y) - y.sum()
     weights = np.where(y == 1, 0.5 / max(pos, 1), 0.5 / max(neg, 1)) * len(y)
@@ -203,26 +206,16 @@ def _fit(x: np.ndarray, y: np.ndarray, fusion: str) -> tuple[float, float, float
     return (float(full[0]), float(full[1]), float(full[2]), float(full[3]))
 
 
-def fit_calibration(searcher: Searcher, questions: list[Question]) -> tuple[float, float, float, float]:
-    """Fit (a, b, c, d) of the confidence on ``questions``: in-scope = 1, out-of-scope = 0.
-
-    Classes are weighted to equal total weight (there are more in-scope lines than
-    out-of-scope ones), so the boundary does not simply favour the larger class.
-    """
-    x, y = features(searcher, questions)
-    return _fit(x, y, searcher.fusion)
-
-
-def cross_validate(searcher: Searcher, questions: list[Question], *, threshold: float,
+def cross_validate(x: np.ndarray, y: np.ndarray, fusion: str, *, threshold: float,
                    folds: int = 5) -> dict[str, float | None]:
-    """Abstention and false abstention when each fold is scored by a calibration fitted on the others."""
-    x, y = features(searcher, questions)
+    """Abstention and false abstention when each fold is scored by a calibration fitted on the others
+    (``x``, ``y`` from :func:`features`)."""
     order = np.random.default_rng(0).permutation(len(y))
     predicted = np.zeros(len(y), dtype=bool)
     for f in range(folds):
         test = order[f::folds]
         train = np.setdiff1d(order, test)
-        a, b, c, d = _fit(x[train], y[train], searcher.fusion)
+        a, b, c, d = fit_calibration(x[train], y[train], fusion)
         z = x[test] @ np.array([a, b, c]) + d
         predicted[test] = 1 / (1 + np.exp(-np.clip(z, -60, 60))) >= threshold
     n_out, n_in = int((y == 0).sum()), int((y == 1).sum())

@@ -112,8 +112,3 @@ class QuestionLog:
             up, down = db.execute(
                 "SELECT COALESCE(SUM(score = 1), 0), COALESCE(SUM(score = 0), 0) FROM feedback").fetchone()
         return {"questions": int(q), "answered": int(a), "thumbs_up": int(up), "thumbs_down": int(down)}
-
-    def feedback_rows(self) -> list[tuple[int, int, str | None]]:
-        with self._connect() as db:
-            return [(int(r[0]), int(r[1]), r[2]) for r in
-                    db.execute("SELECT question_id, score, entry_id FROM feedback ORDER BY id")]

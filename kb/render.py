@@ -9,15 +9,7 @@ from rich.table import Table
 
 from kb.schema import Entry
 from verifiers.claims import Mismatch
-from verifiers.report import VerifyReport, differences
-
-
-def _shape(shape: Any) -> str:
-    if shape is None:
-        return "?"
-    if shape and isinstance(shape[0], list):
-        return ", ".join(_shape(s) for s in shape)
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+from verifiers.report import VerifyReport, differences, format_shape
 
 
 def _num(value: int | None) -> str:
@@ -42,17 +34,17 @@ def print_reports(reports: list[VerifyReport], console: Console | None = None) -
             table.add_column("output shape")
             table.add_column("params", justify="right")
             for layer in model.layers:
-                table.add_row(layer.name, layer.cls, _shape(layer.output_shape), _num(layer.params))
+                table.add_row(layer.name, layer.cls, format_shape(layer.output_shape), _num(layer.params))
             console.print(table)
             console.print(f"total params: {_num(model.total_params)} · trainable: {_num(model.trainable_params)}")
             if model.note:
                 console.print(f"[yellow]note:[/yellow] {model.note}")
         for standalone in report.layers:
-            weights = ", ".join(f"{w['name']} {_shape(w['shape'])}" for w in standalone.weights)
+            weights = ", ".join(f"{w['name']} {format_shape(w['shape'])}" for w in standalone.weights)
             console.print(f"layer [bold]{standalone.var}[/bold] ({standalone.cls}): {_num(standalone.params)} params"
                           + (f" · {weights}" if weights else ""))
         for tensor in report.tensors:
-            console.print(f"tensor [bold]{tensor.var}[/bold]: {_shape(tensor.shape)}")
+            console.print(f"tensor [bold]{tensor.var}[/bold]: {format_shape(tensor.shape)}")
         if report.error:
             where = f" at line {report.error.line}" if report.error.line else ""
             console.print(f"[red]{report.error.type}{where}:[/red] {report.error.message}")

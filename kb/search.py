@@ -21,6 +21,7 @@ from ingest.index import Index
 from ingest.tokens import tokenize
 
 RRF_K = 60
+DENSE_CANDIDATES = 320   # FAISS rows read per question before taking each record's best row
 FUSIONS = ("rrf", "weighted", "dense", "lexical")
 # Logistic calibration per (embedder, tokenizer, fusion): confidence =
 # sigmoid(a*cosine + b*coverage + c*log(1+bm25) + d). Fitted on the dev set by
@@ -88,6 +89,8 @@ class Searcher:
             from ingest.embed import get_embedder
 
             embedder = get_embedder(index.embedder_name)
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, not {fusion!r}")
         self.embedder = embedder
         self.fusion = fusion
         self.calibration = calibration or calibration_for(index.embedder_name, index.tokenizer, fusion)
@@ -100,7 +103,7 @@ class Searcher:
         if self.embedder is None or self.index.dense is None or self.index.dense.ntotal == 0:
             return scores
         q = np.asarray(self.embedder.embed_query(question), dtype=np.float32)[None, :]
-        k = min(self.index.dense.ntotal, max(200, 8 * 40))
+        k = min(self.index.dense.ntotal, DENSE_CANDIDATES)
         sims, rows = self.index.dense.search(q, k)
         for sim, row in zip(sims[0], rows[0], strict=True):
             if row < 0:

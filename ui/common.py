@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from kb.settings import Settings
+from verifiers.report import format_shape
 
 
 @st.cache_resource(show_spinner="검색 색인을 불러오는 중… (처음 한 번은 색인을 만듭니다)")
@@ -23,14 +24,6 @@ def settings() -> Settings:
     return answerer().settings
 
 
-def shape(value: object) -> str:
-    if value is None:
-        return "?"
-    if isinstance(value, list):
-        return "(" + ", ".join("None" if v is None else str(v) for v in value) + (",)" if len(value) == 1 else ")")
-    return str(value)
-
-
 def report_table(report: Any) -> None:
     """One Keras version's result: a layer table per model, tensors, or the error."""
     label = f"Keras {report.keras_major}" + (f" ({report.keras_version})" if report.keras_version else "")
@@ -42,12 +35,12 @@ def report_table(report: Any) -> None:
     for model in report.models:
         total = f" · 전체 파라미터 {model.total_params:,}" if model.total_params is not None else ""
         st.caption(f"{model.var} ({model.cls}){total}")
-        st.table([{"layer": la.name, "class": la.cls, "output shape": shape(la.output_shape),
+        st.table([{"layer": la.name, "class": la.cls, "output shape": format_shape(la.output_shape),
                    "params": "?" if la.params is None else f"{la.params:,}"} for la in model.layers])
         if model.note:
             st.caption(model.note)
     if report.tensors:
-        st.table([{"tensor": t.var, "shape": shape(t.shape)} for t in report.tensors])
+        st.table([{"tensor": t.var, "shape": format_shape(t.shape)} for t in report.tensors])
     if report.error:
         where = f" ({report.error.line}번째 줄)" if report.error.line else ""
         st.error(f"{report.error.type}{where}: {report.error.message}")
@@ -85,4 +78,4 @@ def verification(v: Any, *, expanded: bool = False) -> None:
 def _number(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
-    return shape(value) if isinstance(value, list) else str(value)
+    return format_shape(value)

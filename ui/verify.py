@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from kb.settings import Settings
 from ui import common
-from verifiers import differences
+from verifiers import differences, get_verifier
 
 st.title("coursebot · Keras 코드 검증")
 st.caption("Keras 코드를 붙여 넣으면 Keras 3와 Keras 2(tf-keras)로 실제로 만들어 보고 shape과 파라미터 수를 보여 줍니다.")
@@ -13,7 +14,8 @@ code = st.text_area("Keras 코드", height=220, key="code",
                     placeholder="from tensorflow.keras.layers import LSTM\n...")
 if st.button("검증하기", type="primary") and code.strip():
     with st.status("샌드박스에서 Keras로 만드는 중…", expanded=False) as status:
-        reports = common.answerer().verifier.verify(code)
+        # The process-wide verifier (the chat shares it); this page needs no search index.
+        reports = get_verifier(Settings.from_env()).verify(code)
         status.update(label="완료", state="complete")
     columns = st.columns(len(reports))
     for column, report in zip(columns, reports, strict=True):

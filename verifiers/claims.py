@@ -116,6 +116,13 @@ def resolve_layer(ref: int | str | None, model: ModelInfo) -> int | None:
     return matches[n - 1] if len(matches) >= n else None
 
 
+def verify_and_check(entry: Entry, verifier: Any, *, use_cache: bool = True
+                     ) -> tuple[list[Mismatch], dict[str, list[VerifyReport]]]:
+    """Run every snippet of ``entry`` with ``verifier`` (a :class:`verifiers.Verifier`) and check it."""
+    reports = {s.name: verifier.verify(s.code, use_cache=use_cache) for s in entry.verify}
+    return check_entry(entry, reports), reports
+
+
 def check_entry(entry: Entry, reports: dict[str, list[VerifyReport]]) -> list[Mismatch]:
     """Mismatches of ``entry`` given the reports of each of its snippets (by snippet name)."""
     found: list[Mismatch] = []

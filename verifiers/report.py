@@ -140,6 +140,18 @@ class VerifyReport:
         return report
 
 
+def format_shape(shape: Any) -> str:
+    """A shape as Keras prints it, ``(None, 128)``; a list of shapes joined by commas; ``?`` if unknown."""
+    if shape is None:
+        return "?"
+    if not isinstance(shape, list):
+        return str(shape)
+    if shape and isinstance(shape[0], list):
+        return ", ".join(format_shape(s) for s in shape)
+    dims = ", ".join("None" if d is None else str(d) for d in shape)
+    return f"({dims},)" if len(shape) == 1 else f"({dims})"
+
+
 def differences(first: VerifyReport, second: VerifyReport) -> list[str]:
     """Human-readable differences between two runs (Keras 3 vs Keras 2) of one snippet."""
     a, b = f"Keras {first.keras_major}", f"Keras {second.keras_major}"

@@ -207,3 +207,15 @@ def test_raw_document_ingest_never_stores_an_email_or_phone(tmp_path: Path) -> N
     assert build(settings).doc_chunks == stats.doc_chunks
     doc.write_text("Dense는 마지막 축에만 작용합니다. " * 5, encoding="utf-8")
     assert build(settings, docs=[doc]).doc_chunks == 1
+
+
+def test_an_entry_written_but_not_indexed_is_picked_up_after_another_add(tmp_path: Path) -> None:
+    """An add that died between writing its file and indexing it must not be hidden by the next add."""
+    entries = copy_entries(tmp_path, SOME)
+    settings = Settings(data_dir=tmp_path / "var", entries_dir=entries)
+    build(settings)
+    shutil.copy(ENTRIES_DIR / "dilated-conv1d.yaml", entries)   # written, never indexed
+    shutil.copy(ENTRIES_DIR / "pooling-1d.yaml", entries)
+    upsert_entry(settings, load_entry(entries / "pooling-1d.yaml"))
+    assert "entry:dilated-conv1d" not in load_index(settings).by_key
+    assert "entry:dilated-conv1d" in open_index(settings).by_key
