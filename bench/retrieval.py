@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.settings import PROJECT_ROOT, Settings
+from kb.core.settings import PROJECT_ROOT, Settings
 
 DEV_SET = PROJECT_ROOT / "tests" / "data" / "dev_questions.jsonl"
 
@@ -94,7 +94,7 @@ TOPICS = ["파라미터 수", "출력 shape", "기본값", "학습이 느린 이
 
 
 def synthetic_entries(n: int) -> list:
-    from kb.schema import Entry
+    from kb.core.schema import Entry
 
     rng = random.Random(0)
     out = []

@@ -10,8 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from kb.settings import PROJECT_ROOT, Settings
-from kb.store import load_entries
+from kb.core.settings import PROJECT_ROOT, Settings
+from kb.core.store import load_entries
 from verifiers import Verifier
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from kb.errors import EmbedderUnavailable
+from kb.core.errors import EmbedderUnavailable
 
 
 def _normalise(vectors: Any) -> list[list[float]]:

@@ -39,9 +39,9 @@ from filelock import FileLock
 from ingest.redact import find_pii, redact
 from ingest.tokens import VERSION as TOKENS_VERSION
 from ingest.tokens import tokenize
-from kb.errors import IndexCorrupt, IndexMissing, UsageError
-from kb.schema import Entry
-from kb.settings import Settings
+from kb.core.errors import IndexCorrupt, IndexMissing, UsageError
+from kb.core.schema import Entry
+from kb.core.settings import Settings
 
 FORMAT = 1
 CURRENT = "CURRENT"
@@ -271,7 +271,7 @@ def build(settings: Settings, *, docs: Sequence[Path] = (), rebuild: bool = Fals
 def _build_locked(settings: Settings, old: Index | None, *, docs: Sequence[Path] = (), rebuild: bool = False,
                   entries: Iterable[Entry] | None = None, embedder: Any = None,
                   progress: Progress | None = None, started: float) -> BuildStats:
-    from kb.store import load_entries
+    from kb.core.store import load_entries
 
     stamps = entry_stamps(settings.entries_dir)  # before reading: a later edit is seen as stale
     entry_list = list(entries) if entries is not None else load_entries(settings.entries_dir)

@@ -20,9 +20,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kb.errors import CoursebotError
+from kb.core.errors import CoursebotError
+from kb.core.settings import Settings
 from kb.search import Hit, Searcher
-from kb.settings import Settings
 
 NOT_COVERED = (
     "이 질문은 강의 지식 베이스에서 자신 있게 답할 내용을 찾지 못했습니다. "
@@ -271,7 +271,7 @@ class Answerer:
         return self._verifier
 
     def _entry(self, entry_id: str) -> Any:
-        from kb.store import load_entry
+        from kb.core.store import load_entry
 
         path = self.settings.entries_dir / f"{entry_id}.yaml"
         try:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kb.errors import DuplicateEntry, EntryCheckFailed, UsageError
-from kb.schema import Entry
-from kb.settings import Settings
-from kb.store import entries_lock, parse_entry, write_entry
+from kb.core.errors import DuplicateEntry, EntryCheckFailed, UsageError
+from kb.core.schema import Entry
+from kb.core.settings import Settings
+from kb.core.store import entries_lock, parse_entry, write_entry
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def add_entry_text(text: str, file: str, settings: Settings, *, replace: bool = 
 
 def preview_entry(text: str, file: str, settings: Settings, *, verifier: Any = None) -> Preview:
     """Validate and verify an entry's YAML text; never writes."""
-    from kb.errors import CoursebotError
+    from kb.core.errors import CoursebotError
 
     try:
         entry = parse_entry(text, file)

@@ -1,6 +1,6 @@
 """``coursebot`` command line: parses arguments, calls the core, renders the result.
 
-Errors from the core (:mod:`kb.errors`) become one sentence on stderr and a non-zero exit.
+Errors from the core (:mod:`kb.core.errors`) become one sentence on stderr and a non-zero exit.
 Heavy modules are imported inside the command that needs them.
 """
 
@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kb.errors import CoursebotError, UsageError
-from kb.settings import Settings
+from kb.core.errors import CoursebotError, UsageError
+from kb.core.settings import Settings
 
 DESCRIPTION = (
     "coursebot: answers questions about the Keras deep-learning/NLP course from a curated, "
@@ -149,7 +149,7 @@ def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 # -- check -------------------------------------------------------------------------------------
 def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.store import load_entries
+    from kb.core.store import load_entries
 
     entries = load_entries(settings.entries_dir)
     if args.ids:

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from kb.errors import UsageError
+from kb.core.errors import UsageError
+from kb.core.settings import Settings
 from kb.search import Searcher, SearchResult
-from kb.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from kb.schema import Entry
+from kb.core.schema import Entry
 from verifiers.claims import Mismatch
 from verifiers.report import VerifyReport, differences, format_shape
 

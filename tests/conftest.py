@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.settings import PROJECT_ROOT, Settings
+from kb.core.settings import PROJECT_ROOT, Settings
 
 ENTRIES_DIR = PROJECT_ROOT / "kb" / "entries"
 

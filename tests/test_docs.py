@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from kb.cli import build_parser
-from kb.settings import PROJECT_ROOT, documented_settings
+from kb.core.settings import PROJECT_ROOT, documented_settings
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 

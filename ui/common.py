@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from kb.settings import Settings
+from kb.core.settings import Settings
 from verifiers.report import format_shape
 
 

@@ -11,7 +11,7 @@ import streamlit as st
 import yaml
 
 from kb.authoring import add_entry_text, preview_entry
-from kb.errors import CoursebotError
+from kb.core.errors import CoursebotError
 from ui import common
 
 TEMPLATE = """id: my-new-entry

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kb.settings import Settings
+from kb.core.settings import Settings
 from ui import common
 from verifiers import differences, get_verifier
 

@@ -10,7 +10,7 @@ import atexit
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from kb.settings import Settings
+from kb.core.settings import Settings
 from verifiers.cache import VerifyCache
 from verifiers.policy import check_policy
 from verifiers.report import VerifyReport, differences

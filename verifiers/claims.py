@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kb.schema import Claim, Entry, ExpectCore
+from kb.core.schema import Claim, Entry, ExpectCore
 from verifiers.report import ModelInfo, VerifyReport
 
 

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kb.errors import SandboxUnavailable, WorkerFailed
-from kb.settings import Settings
+from kb.core.errors import SandboxUnavailable, WorkerFailed
+from kb.core.settings import Settings
 
 WORKER_FILE = Path(__file__).with_name("worker.py")
 STARTUP_TIMEOUT = 180.0

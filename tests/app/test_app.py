@@ -11,7 +11,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from kb.settings import PROJECT_ROOT, Settings
+from kb.core.settings import PROJECT_ROOT, Settings
 from tests.conftest import ENTRIES_DIR
 
 pytestmark = pytest.mark.sandbox

@@ -21,7 +21,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from kb.settings import PROJECT_ROOT
+from kb.core.settings import PROJECT_ROOT
 from tests.conftest import ENTRIES_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.sandbox]

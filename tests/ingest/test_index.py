@@ -15,10 +15,10 @@ from ingest.embed import E5Embeddings, MiniLMEmbeddings, get_embedder
 from ingest.index import build, current_generation, load_index, open_index, upsert_entry
 from ingest.redact import find_pii
 from ingest.tokens import tokenize
-from kb.errors import IndexCorrupt, IndexMissing
+from kb.core.errors import IndexCorrupt, IndexMissing
+from kb.core.settings import Settings
+from kb.core.store import load_entry
 from kb.search import Searcher
-from kb.settings import Settings
-from kb.store import load_entry
 from tests.conftest import ENTRIES_DIR
 
 

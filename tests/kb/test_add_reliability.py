@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from ingest.index import build, current_generation, load_index
+from kb.core.settings import PROJECT_ROOT, Settings
 from kb.search import Searcher
-from kb.settings import PROJECT_ROOT, Settings
 from tests.conftest import ENTRIES_DIR
 
 SEED = ["return-sequences", "embedding-params", "gru-vs-lstm"]

@@ -13,8 +13,8 @@ import pytest
 
 from ingest.index import load_index
 from kb.answer import Answerer, extract_code, extract_error
+from kb.core.settings import PROJECT_ROOT, Settings
 from kb.qlog import QuestionLog
-from kb.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.sandbox
 

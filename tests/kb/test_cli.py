@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.settings import PROJECT_ROOT
+from kb.core.settings import PROJECT_ROOT
 from tests.conftest import ENTRIES_DIR
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ingest.redact import EMAIL, PHONE
-from kb.settings import PROJECT_ROOT
-from kb.store import load_entries
+from kb.core.pii import EMAIL, PHONE
+from kb.core.settings import PROJECT_ROOT
+from kb.core.store import load_entries
 from tests.conftest import ENTRIES_DIR
 
 COURSE_DOCS = {

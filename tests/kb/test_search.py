@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from ingest.index import load_index
-from kb.errors import UsageError
+from kb.core.errors import UsageError
+from kb.core.settings import PROJECT_ROOT, Settings
 from kb.evaluate import Question, evaluate, load_questions
 from kb.search import Searcher
-from kb.settings import PROJECT_ROOT, Settings
 
 DEV_SET = PROJECT_ROOT / "tests" / "data" / "dev_questions.jsonl"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.errors import DuplicateEntry, EntryInvalid
-from kb.store import entries_lock, load_entries, parse_entry, write_entry
+from kb.core.errors import DuplicateEntry, EntryInvalid
+from kb.core.store import entries_lock, load_entries, parse_entry, write_entry
 
 GOOD = """\
 id: dense-count-demo

@@ -77,7 +77,7 @@ def test_lstm_return_state_three_tensors(verifier) -> None:
 
 
 def test_ner_model_from_the_course(verifier) -> None:
-    from kb.store import load_entry
+    from kb.core.store import load_entry
     from tests.conftest import ENTRIES_DIR
 
     code = load_entry(ENTRIES_DIR / "bilstm-cnn-ner-model.yaml").snippet("ner-model").code

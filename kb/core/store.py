@@ -18,9 +18,9 @@ import yaml
 from filelock import FileLock
 from pydantic import ValidationError
 
-from ingest.redact import find_pii
-from kb.errors import DuplicateEntry, EntryInvalid
-from kb.schema import Entry
+from kb.core.errors import DuplicateEntry, EntryInvalid
+from kb.core.pii import find_pii
+from kb.core.schema import Entry
 
 LOCK_NAME = ".entries.lock"
 
@@ -111,7 +111,8 @@ def dump_entry(entry: Entry) -> str:
     data = entry.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     for key in ("id", "title", "question", "answer", "lang"):
         data.setdefault(key, getattr(entry, key))
-    order = ["id", "title", "lang", "tags", "question", "paraphrases", "answer", "sources", "verify", "claims"]
+    order = ["id", "title", "lang", "tags", "question", "paraphrases", "error_patterns", "answer", "answer_en",
+             "sources", "verify", "claims", "unchecked"]
     ordered = {k: data[k] for k in order if k in data}
     return yaml.dump(ordered, Dumper=_BlockDumper, allow_unicode=True, sort_keys=False, width=100)
 

@@ -112,19 +112,31 @@ class Claim(_Strict):
         return self
 
 
+class Unchecked(_Strict):
+    """A number the answer states on purpose without a claim (e.g. a formula's input), and why."""
+
+    text: str = Field(min_length=1, description="The number exactly as the answer writes it.")
+    reason: str = Field(min_length=3)
+
+
 class Entry(_Strict):
     id: str = Field(pattern=SLUG.pattern)
     title: str = Field(min_length=3)
     question: str = Field(min_length=3)
     answer: str = Field(min_length=10)
+    answer_en: str | None = Field(default=None, description="The answer in English (same claims).")
     lang: Literal["ko", "en"] = "ko"
     tags: list[str] = Field(default_factory=list)
     paraphrases: list[str] = Field(default_factory=list, description="Other ways students ask this.")
+    error_patterns: list[str] = Field(default_factory=list, description=(
+        "Error messages this entry explains (Keras 2 and Keras 3 wording), matched against pasted errors."))
     sources: list[Source] = Field(default_factory=list)
     verify: list[Snippet] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
+    unchecked: list[Unchecked] = Field(default_factory=list, description=(
+        "Numbers the answer states that no claim checks, each with the reason."))
 
-    @field_validator("tags", "paraphrases")
+    @field_validator("tags", "paraphrases", "error_patterns")
     @classmethod
     def _no_blank(cls, values: list[str]) -> list[str]:
         if any(not v.strip() for v in values):

@@ -9,9 +9,9 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from kb.errors import SettingInvalid
+from kb.core.errors import SettingInvalid
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EMBEDDERS = ("e5", "minilm", "none")
 TOKENIZERS = ("kiwi", "bigram")
 SANDBOXES = ("bwrap", "unsafe-local")
