@@ -232,7 +232,7 @@ class Answerer:
         if log:
             from kb.qlog import QuestionLog
 
-            self.log = QuestionLog(settings.log_path)
+            self.log = QuestionLog(settings.log_url)
         self._verifier: Any = verifier
         self._own_verifier = verifier is None
 

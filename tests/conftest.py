@@ -43,3 +43,25 @@ def built_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(data_dir=tmp_path_factory.mktemp("index-var"), entries_dir=ENTRIES_DIR)
     build(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    """A real PostgreSQL server for the session (throw-away cluster in a temp folder)."""
+    from tests.pg import cluster
+
+    with cluster() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend: a SQLite file, or a new PostgreSQL database."""
+    from kb.core import storage
+
+    if request.param == "sqlite":
+        url = storage.sqlite_url(tmp_path / "db" / "log.sqlite")
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+    yield url
+    storage.dispose(url)

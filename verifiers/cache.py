@@ -1,15 +1,20 @@
-"""Verification results cached in SQLite by (code hash, Keras major, library versions)."""
+"""Verification results cached in a local SQLite file by (code hash, Keras major, library versions)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.dialects.sqlite import insert
+
+from kb.core import storage
+from kb.core.errors import StorageUnavailable
+from kb.core.storage import reports
 from verifiers.report import VerifyReport
 
 _PACKAGES = {"3": ("tensorflow", "keras"), "2": ("tensorflow", "tf-keras")}
@@ -33,27 +38,24 @@ def cache_key(code: str, major: str) -> str:
 
 
 class VerifyCache:
+    """Reports in the ``reports`` table of a local SQLite file (see :mod:`kb.core.storage`)."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.url = storage.sqlite_url(path)
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30)
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS reports (key TEXT PRIMARY KEY, report TEXT NOT NULL, "
-            "created REAL NOT NULL)"
-        )
-        return conn
+    def _ready(self) -> str:
+        return storage.connect(self.url, storage.CACHE)
 
     def get(self, code: str, major: str) -> VerifyReport | None:
         if not self.path.exists():
             return None
         try:
-            with self._connect() as conn:
-                row = conn.execute("SELECT report FROM reports WHERE key = ?",
-                                   (cache_key(code, major),)).fetchone()
-        except sqlite3.DatabaseError:
-            return None
+            with storage.transaction(self._ready()) as db:
+                row = db.execute(select(reports.c.report)
+                                 .where(reports.c.key == cache_key(code, major))).first()
+        except StorageUnavailable:
+            return None  # an unreadable cache is a miss, never a failure
         if not row:
             return None
         report = VerifyReport.from_json(json.loads(row[0]))
@@ -64,6 +66,7 @@ class VerifyCache:
         # Timeouts and worker failures depend on the machine's load: never cache them.
         if report.error and report.error.type in ("Timeout", "WorkerError", "SandboxError", "Crashed", "ForkHang"):
             return
-        with self._connect() as conn:
-            conn.execute("INSERT OR REPLACE INTO reports VALUES (?, ?, ?)",
-                         (cache_key(code, major), json.dumps(report.to_json()), time.time()))
+        values = {"report": json.dumps(report.to_json()), "created": time.time()}
+        with storage.transaction(self._ready(), write=True) as db:
+            db.execute(insert(reports).values(key=cache_key(code, major), **values)
+                       .on_conflict_do_update(index_elements=[reports.c.key], set_=values))

@@ -14,6 +14,7 @@ sentence that says what went wrong and what to do -- and never a traceback.
     ├── SandboxUnavailable  no safe way to run untrusted code on this machine
     ├── WorkerFailed        a Keras worker could not start or died
     ├── SettingInvalid      a COURSEBOT_* variable has a bad value
+    ├── StorageUnavailable  the question-log / cache database cannot be used
     └── UsageError          a command-line argument or input file is unusable
 """
 
@@ -95,3 +96,14 @@ class SandboxUnavailable(CoursebotError):
 
 class WorkerFailed(CoursebotError):
     exit_code = 3
+
+
+class StorageUnavailable(CoursebotError):
+    """The database behind the question log or the verification cache cannot be used."""
+
+    exit_code = 3
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        self.detail = detail
+        super().__init__(f"The database {url} cannot be used ({detail}); check COURSEBOT_DATABASE_URL.")

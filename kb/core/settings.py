@@ -46,6 +46,9 @@ class Settings:
         "help": "A Keras worker is restarted after this many snippets."})
     instructor_password: str = field(default="", metadata={
         "help": "Passphrase for the instructor page; empty means the page is open."})
+    database_url: str = field(default="", metadata={"schemes": ("sqlite", "postgresql", "postgres"),
+        "help": "Database of the question log: empty means the SQLite file questions.sqlite in the data "
+                "folder; postgresql://USER@HOST/DB (psycopg 3) lets several app processes share one log."})
 
     @property
     def index_dir(self) -> Path:
@@ -58,6 +61,16 @@ class Settings:
     @property
     def log_path(self) -> Path:
         return self.data_dir / "questions.sqlite"
+
+    @property
+    def log_url(self) -> str:
+        """The question log's database URL (``database_url``, or the SQLite file in the data folder)."""
+        return self.database_url or f"sqlite:///{self.log_path}"
+
+    @property
+    def cache_url(self) -> str:
+        """The verification cache stays a local SQLite file: it is per machine and throw-away."""
+        return f"sqlite:///{self.cache_path}"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -109,6 +122,8 @@ def _parse(f: Field[Any], key: str, raw: str) -> object:
         items = value if isinstance(value, tuple) else (value,)
         if "choices" in meta and any(v not in meta["choices"] for v in items):
             raise SettingInvalid(f"{key}={raw!r} must be one of: {', '.join(meta['choices'])}.")
+        if "schemes" in meta and value and str(value).split(":", 1)[0].split("+")[0] not in meta["schemes"]:
+            raise SettingInvalid(f"{key} must start with one of: {', '.join(s + '://' for s in meta['schemes'])}.")
         if "min" in meta and isinstance(value, int | float) and value < meta["min"]:
             raise ValueError
         if "max" in meta and isinstance(value, int | float) and value > meta["max"]:

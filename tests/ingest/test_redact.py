@@ -1,4 +1,4 @@
-from ingest.redact import find_pii, redact
+from ingest.redact import find_pii, redact, redact_document, redact_question
 
 # Made-up text in the shape of a forwarded course e-mail (no real person).
 MAIL = """안녕하세요. 질문 드립니다.
@@ -39,3 +39,36 @@ def test_redact_keeps_technical_content() -> None:
 def test_find_pii_ignores_shapes_and_counts() -> None:
     assert find_pii("shape (32, 25, 20), params 714,433 and 8256, lr 0.001") == []
     assert find_pii("call +82 10 9876 5432 or 010.9876.5432") != []
+
+
+PASTED = """from tensorflow.keras.layers import Dense, LSTM
+from keras.utils import to_categorical
+to = Dense(3)
+sent = LSTM(64)
+tel = 2
+Tel = 3
+email = "none"
+if wrote:
+    y = to_categorical(labels)
+이 모델도 Dense를 2개로 10 epoch 돌렸는데요"""
+
+
+def test_question_redaction_keeps_every_code_line() -> None:
+    assert redact_question(PASTED) == PASTED
+    asked = PASTED + "\n답은 kim.student@example.com, 010-2345-6789 로 주세요"
+    clean = redact_question(asked)
+    assert clean.startswith(PASTED) and find_pii(clean) == []
+
+
+def test_question_redaction_drops_a_quoted_mail_header() -> None:
+    clean = redact_question("이 메일 이해가 안 가요\nFrom: 홍길동 <gildong@example.com>\n"
+                            "2024년 1월 2일 (화) 오전 9:00, 김철수 <c@example.com>님이 작성:\nConv1D 질문")
+    assert "홍길동" not in clean and "김철수" not in clean and "Conv1D 질문" in clean
+
+
+def test_document_redaction_drops_headers_but_keeps_code() -> None:
+    doc = MAIL + "\n" + PASTED + "\nTo: 수강생 여러분\nSent: Monday\nTel 02-555-1234\n"
+    clean = redact_document(doc)
+    assert find_pii(clean) == [] and "수강생 여러분" not in clean and "Sent: Monday" not in clean
+    assert PASTED in clean
+    assert redact(doc) == clean  # the index's name for it
