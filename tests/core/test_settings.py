@@ -18,6 +18,8 @@ def test_every_field_is_parsed_to_its_type() -> None:
         raw = next(v for t, v in samples.items() if isinstance(getattr(Settings(), f.name), t))
         if f.metadata.get("choices") and raw not in f.metadata["choices"]:
             raw = f.metadata["choices"][0]
+        if f.metadata.get("schemes"):
+            raw = f"{f.metadata['schemes'][0]}:///tmp/x.sqlite"
         env[env_name(f.name)] = raw
     settings = Settings.from_env(env)
     for f in fields(Settings):
