@@ -20,12 +20,12 @@ install: sysdeps $(STAMP)
 run: install
 	$(VENV)/bin/streamlit run app.py --server.headless true
 
-test: install
+test: lint
 	$(PY) -m pytest
 
 lint: install
-	$(VENV)/bin/ruff check kb ingest verifiers ui tests bench app.py
-	$(VENV)/bin/mypy kb ingest verifiers ui
+	$(VENV)/bin/ruff check kb ingest verifiers ui tests bench scripts app.py
+	$(VENV)/bin/mypy --strict kb ingest verifiers ui
 
 bench: install
 	$(PY) bench/verify.py

@@ -28,7 +28,8 @@ def _normalise(vectors: Any) -> list[list[float]]:
         arr = arr[None, :]
     norms = np.linalg.norm(arr, axis=1, keepdims=True)
     unit = arr / np.where(norms == 0, 1.0, norms).astype(np.float32)
-    return unit.tolist()
+    rows: list[list[float]] = unit.tolist()
+    return rows
 
 
 def _pkg_version(name: str) -> str:

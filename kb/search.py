@@ -143,7 +143,8 @@ class Searcher:
             d = np.clip(dense, 0, 1)
             spread = d.max() - np.median(d) if len(d) > 1 else 1.0
             d = (d - np.median(d)) / spread if spread > 0 else d
-            return 0.5 * d + 0.5 * lex
+            mixed: np.ndarray = 0.5 * d + 0.5 * lex
+            return mixed
         fused = np.zeros(len(dense), dtype=np.float64)
         for scores in (dense, lexical):
             order = np.argsort(-scores, kind="stable")

@@ -21,7 +21,8 @@ def answerer() -> Any:
 
 
 def settings() -> Settings:
-    return answerer().settings
+    current: Settings = answerer().settings
+    return current
 
 
 def report_table(report: Any) -> None:

@@ -10,13 +10,14 @@ import atexit
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from kb.core.errors import WorkerFailed
 from kb.core.settings import Settings
 from verifiers.cache import VerifyCache
 from verifiers.policy import check_policy
 from verifiers.report import VerifyReport, differences
 from verifiers.sandbox import KerasWorker
 
-__all__ = ["Verifier", "VerifyReport", "differences", "get_verifier", "verify"]
+__all__ = ["Verifier", "VerifyReport", "close_default", "differences", "get_verifier", "verify"]
 
 
 class Verifier:
@@ -27,9 +28,12 @@ class Verifier:
         self.cache = VerifyCache(settings.cache_path)
         self._workers: dict[str, KerasWorker] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     def worker(self, major: str) -> KerasWorker:
         with self._lock:
+            if self._closed:
+                raise WorkerFailed("The verifier was shut down.")
             if major not in self._workers:
                 self._workers[major] = KerasWorker(major, self.settings)
             return self._workers[major]
@@ -63,9 +67,11 @@ class Verifier:
         return report
 
     def close(self) -> None:
+        """Stop every worker for good (a warm-up still under way in another thread starts none)."""
         with self._lock:
+            self._closed = True
             for worker in self._workers.values():
-                worker.close()
+                worker.shutdown()
             self._workers.clear()
 
 
@@ -83,6 +89,14 @@ def get_verifier(settings: Settings | None = None) -> Verifier:
     return _default
 
 
+def close_default() -> None:
+    """Stop the process-wide verifier's workers (at exit, or between tests)."""
+    global _default
+    if _default is not None:
+        _default.close()
+        _default = None
+
+
 def verify(code: str, keras: str = "both", settings: Settings | None = None) -> list[VerifyReport]:
     """Verify ``code`` with Keras 3, 2 or both (``keras`` is "3", "2" or "both")."""
     verifier = get_verifier(settings)
@@ -90,7 +104,4 @@ def verify(code: str, keras: str = "both", settings: Settings | None = None) -> 
     return verifier.verify(code, majors)
 
 
-@atexit.register
-def _shutdown() -> None:
-    if _default is not None:
-        _default.close()
+atexit.register(close_default)

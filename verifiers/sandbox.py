@@ -103,6 +103,7 @@ class KerasWorker:
         self._scratch: str | None = None
         self._buffer = b""
         self._lock = threading.Lock()
+        self._retired = False
         self._stderr_path = settings.data_dir / f"worker-keras{major}.log"
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -122,6 +123,8 @@ class KerasWorker:
 
     def start(self) -> None:
         self.close()
+        if self._retired:
+            raise WorkerFailed(f"The Keras {self.major} worker was shut down.")
         self._scratch = tempfile.mkdtemp(prefix=f"coursebot-keras{self.major}-")
         os.chmod(self._scratch, 0o711)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -141,9 +144,17 @@ class KerasWorker:
             tail = self._stderr_tail()
             self.close()
             raise WorkerFailed(f"The Keras {self.major} worker did not start ({tail}).")
+        if self._retired:  # shut down while it was starting: do not leave it running
+            self.close()
+            raise WorkerFailed(f"The Keras {self.major} worker was shut down.")
         self.keras_version = hello["keras_version"]
         self.uid_isolation = bool(hello.get("uid_isolation"))
         self.jobs = 0
+
+    def shutdown(self) -> None:
+        """Stop the process for good: a job or a start that is under way ends without a new one."""
+        self._retired = True
+        self.close()
 
     def close(self) -> None:
         if self._proc is not None:

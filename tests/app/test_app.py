@@ -52,6 +52,14 @@ def app_env(built_index: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("COURSEBOT_ENTRIES_DIR", str(entries))
     st.cache_resource.clear()
     yield Settings(data_dir=data, entries_dir=entries)
+    _stop_workers()
+
+
+def _stop_workers() -> None:
+    """The cached answerer's Keras workers (and a warm-up still starting them) stop before the next test."""
+    from verifiers import close_default
+
+    close_default()
     st.cache_resource.clear()
 
 
