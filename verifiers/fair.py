@@ -55,6 +55,7 @@ class FairQueue:
                     "before sending another."
                 )
             self._queues.setdefault(session, deque()).append(ticket)
+            self._cond.notify_all()  # a new session may move into the rotation ahead of others
         last: int | None = None
         try:
             while True:
