@@ -154,3 +154,14 @@ def test_weight_shape_claims_are_checked_against_real_keras(verifier: object) ->
     mismatches = verify_and_check(entry.model_copy(update={"claims": swapped}), verifier)[0]
     assert sorted(m.keras for m in mismatches) == ["2", "3"]
     assert all("(64, 256)" in m.what and m.actual == [64, 256] for m in mismatches)
+
+
+def test_check_summary_counts_the_stated_numbers() -> None:
+    from kb.render import check_summary
+
+    entries = load_entries(ENTRIES_DIR)
+    line = check_summary([(e, []) for e in entries])
+    stated = sum(len(stated_numbers(e)) for e in entries)
+    claimed, unchecked = (int(x) for x in re.findall(r"(\d+) (?:claimed|unchecked)", line))
+    assert f"{len(entries)} entries" in line and f"{stated} stated numbers" in line
+    assert claimed + unchecked == stated and line.endswith("0 mismatch(es)")
