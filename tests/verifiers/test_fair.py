@@ -46,7 +46,8 @@ def test_round_robin_across_sessions_and_positions() -> None:
         for t in threads:
             t.join(5)
     assert order == ["a1", "b1", "a2", "a3"]
-    assert seen["a3"][:2] == [3, 4] and seen["a3"][-1] == 1  # b1 cut in, then it moved up
+    after_b1 = seen["a3"][seen["a3"].index(4):]  # b1 cut in ahead of it, then it only moved up
+    assert after_b1 == sorted(after_b1, reverse=True)
     assert q.running == 0 and q.waiting == 0
 
 
