@@ -165,3 +165,18 @@ def test_check_summary_counts_the_stated_numbers() -> None:
     claimed, unchecked = (int(x) for x in re.findall(r"(\d+) (?:claimed|unchecked)", line))
     assert f"{len(entries)} entries" in line and f"{stated} stated numbers" in line
     assert claimed + unchecked == stated and line.endswith("0 mismatch(es)")
+
+
+@pytest.mark.sandbox
+def test_preview_lists_the_numbers_with_real_values_and_refuses_the_unchecked_one(
+        tmp_path: Path, verifier: object) -> None:
+    from kb.authoring import preview_entry
+    from kb.core.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "var", entries_dir=tmp_path / "entries")
+    preview = preview_entry(UNCHECKED_9999, "dense-count-demo.yaml", settings, verifier=verifier)
+    assert not preview.ok and preview.error is not None and "9,999" in preview.error
+    assert [(n.text, n.status) for n in preview.numbers if n.field == "answer"] == [
+        ("15", "claimed"), ("9,999", "unclaimed"), ("(1, 3)", "claimed")]
+    assert preview.mismatches == [] and sorted(r.keras_major for r in preview.reports["dense-demo"]) == ["2", "3"]
+    assert not settings.entries_dir.exists() or list(settings.entries_dir.iterdir()) == []
