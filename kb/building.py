@@ -136,8 +136,12 @@ def in_snippet(spec: ModelSpec, code: str) -> tuple[str, list[int]] | None:
             extra = ", ".join(ast.unparse(k) for k in old_kwargs)
             new = new[:-1] + (", " if new[-2] != "(" else "") + extra + ")"
         data = data[:a] + new.encode() + data[b:]
-    # The k-th call of a class is the k-th model layer of that class (Sequential order).
-    return data.decode(), picked
+    # The student's classes may be new to the snippet (LSTM inside Bidirectional): import them too.
+    classes = set().union(*(_classes(la) for la in spec.layers))
+    out = data.decode().splitlines(keepends=True)
+    last_import = max((i for i, line in enumerate(out) if line.startswith(("import ", "from "))), default=-1)
+    out.insert(last_import + 1, f"from tensorflow.keras.layers import {', '.join(sorted(classes))}\n")
+    return "".join(out), picked
 
 
 def plan(spec: ModelSpec, entry: Any) -> Plan:

@@ -17,7 +17,7 @@ from kb.prose import RNN, LayerSpec, ModelSpec, find_input, options
 
 FOLLOW_START = re.compile(r"^\s*(그럼|그러면|그렇다면|그거|그건|이걸|저걸|이거|그 모델|같은 모델|여기서|거기서|"
                           r"what about|how about|and if|what if|and with|and now|then|instead|same model|now)\b", re.I)
-CHANGE = re.compile(r"바꾸|바꿔|바뀌|로 하면|으로 하면|이면|라면|대신|절반|반으로|두\s*배|2배|늘리|줄이|켜면|끄면|켜고|"
+CHANGE = re.compile(r"면요|면\s*\?|면\s*$|바꾸|바꿔|바뀌|로 하면|으로 하면|이면|라면|대신|절반|반으로|두\s*배|2배|늘리|줄이|켜면|끄면|켜고|"
                     r"추가|붙이|감싸|없애|빼면|instead|half|halve|double|twice|switch|swap|replace|turn on|turn off|"
                     r"set |with |add |wrap|remove", re.I)
 BARE_RNN = re.compile(r"(?<![A-Za-z0-9_(])(LSTM|GRU|SimpleRNN)(?![A-Za-z0-9_(])", re.I)
@@ -29,6 +29,8 @@ SET_UNITS = re.compile(r"(?:units?|유닛|뉴런|노드)\s*(?:을|를|수를|개
 APPEND = re.compile(r"추가|붙이|뒤에|다음에|add\b|append|on top", re.I)
 SEQ_ON = re.compile(r"return_sequences\s*(?:=\s*True|를\s*(?:켜|True)|을\s*(?:켜|True)|\s*켜|\s+on)", re.I)
 FAMILY = {cls: RNN for cls in RNN}
+EMBEDDING_DIM = re.compile(r"임베딩\s*(?:차원|크기)|embedding\s*(?:dim|size)|output_dim", re.I)
+VOCAB_SIZE = re.compile(r"어휘|단어\s*수|vocab|input_dim", re.I)
 
 
 class Context(BaseModel):
@@ -115,7 +117,15 @@ def _apply(prev: ModelSpec, now: ModelSpec, question: str) -> tuple[ModelSpec, l
                 changes.append(f"{old.core.cls} → {cls}")
     factor = 0.5 if HALF.search(question) else 2.0 if DOUBLE.search(question) else None
     set_to = SET_UNITS.search(question) if not now.layers else None
-    if factor is not None or set_to is not None:
+    embedding = next((la for la in spec.layers if la.cls == "Embedding" and len(la.args) == 2), None)
+    axis = 1 if EMBEDDING_DIM.search(question) else 0 if VOCAB_SIZE.search(question) else None
+    if embedding is not None and axis is not None and (factor is not None or set_to is not None):
+        old_size = embedding.args[axis]
+        if isinstance(old_size, int):
+            size = max(1, int(old_size * factor)) if factor is not None else int(next(g for g in set_to.groups() if g))  # type: ignore[union-attr]
+            embedding.args[axis] = size
+            changes.append(f"Embedding {'output_dim' if axis else 'input_dim'} {old_size} → {size}")
+    elif factor is not None or set_to is not None:
         for i in _target(spec, question):
             layer = spec.layers[i]
             units = layer.core.units

@@ -244,11 +244,11 @@ def options(text: str) -> dict[str, Value]:
 
 # -- the input ---------------------------------------------------------------------------------------
 TUPLE = re.compile(r"(?<![\w)])\(\s*((?:None|\d+)(?:\s*,\s*(?:None|\d+)){1,3})\s*,?\s*\)")
-BATCH = re.compile(rf"(?:배치(?:\s*크기)?|batch(?:\s*size|_size)?)\s*(?:은|는|가|=|:|of|is)?\s*{_N}", re.I)
+BATCH = re.compile(rf"(?:배치(?:\s*크기)?|batch(?:\s*size|_size)?)\s*(?:은|는|이|가|=|:|of|is)?\s*{_N}", re.I)
 LENGTH = re.compile(rf"(?:시퀀스\s*길이|문장\s*길이|길이|타임\s*스텝|타임스텝|시점|time\s*steps?|timesteps|sequence\s*length|"
-                    rf"seq_len|max_?len|window(?:\s*size)?|윈도우(?:\s*크기)?)\s*(?:은|는|가|=|:|of|is)?\s*{_N}"
+                    rf"seq_len|max_?len|window(?:\s*size)?|윈도우(?:\s*크기)?)\s*(?:은|는|이|가|=|:|of|is)?\s*{_N}"
                     rf"|{_N}\s*(?:개의?\s*)?(?:타임\s*스텝|timesteps|time\s*steps|steps|시점)", re.I)
-FEATURES = re.compile(rf"(?:특성|피처|특징|feature(?:s|\s*dim)?|채널|channels?|변수)\s*(?:수|개수)?\s*(?:은|는|가|=|:|of|is)?\s*{_N}"
+FEATURES = re.compile(rf"(?:특성|피처|특징|feature(?:s|\s*dim)?|채널|channels?|변수)\s*(?:수|개수)?\s*(?:은|는|이|가|=|:|of|is)?\s*{_N}"
                       rf"|{_N}\s*(?:개의?\s*)?(?:특성|피처|features|channels|변수)", re.I)
 
 
@@ -286,6 +286,7 @@ TARGET = re.compile(r"(?<![A-Za-z0-9_(])(Dense|LSTM|GRU|SimpleRNN|Embedding|Conv
                     r"(?![A-Za-z0-9_(])\s*(?:레이어|층|layer)?\s*(?:의|'s)?\s*(?:파라미터|param|출력|output|shape)", re.I)
 TARGET_EN = re.compile(r"(?:params?|parameters?|output shape|shape)\s+(?:of|in|for)\s+(?:the\s+)?"
                        r"(Dense|LSTM|GRU|SimpleRNN|Embedding|Conv1D|Bidirectional|TimeDistributed)(?![A-Za-z0-9_(])", re.I)
+REVERSED = re.compile(r"[\s,]*(?:layer\s+|레이어\s*|층\s*)?(?:comes\s+|placed\s+|goes\s+)?(?:after|following|앞에|앞엔)\b", re.I)
 CLASS_CASE = {name.lower(): name for name in LAYERS}
 
 
@@ -293,13 +294,17 @@ def parse(text: str) -> ModelSpec:
     """Everything the question states about a model (possibly nothing)."""
     spec = ModelSpec()
     found, spec.problems = find_expressions(text)
-    layers = [(pos, layer) for pos, layer, _ in found]
-    taken = [(pos, pos + len(src)) for pos, _, src in found]
+    layers = [(pos, pos + len(src), layer) for pos, layer, src in found]
+    taken = [(a, b) for a, b, _ in layers]
     for pos, layer in find_word_layers(text):
         if not any(a <= pos < b for a, b in taken):
-            layers.append((pos, layer))
+            end = pos + 1 + (m.end() if (m := re.match(r"\S*", text[pos + 1:])) else 0)
+            layers.append((pos, end, layer))
     layers.sort(key=lambda item: item[0])
-    spec.layers = [layer for _, layer in layers]
+    for i in range(len(layers) - 1):   # "Dense(1) after LSTM(8)", "Dense(1) 앞에 GRU(50)": written backwards
+        if REVERSED.match(text[layers[i][1]:layers[i + 1][0]]):
+            layers[i], layers[i + 1] = layers[i + 1], layers[i]
+    spec.layers = [layer for _, _, layer in layers]
     extra = options(text)
     for layer in spec.layers:
         core = layer.core
