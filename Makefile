@@ -30,6 +30,7 @@ lint: install
 bench: install
 	$(PY) bench/verify.py
 	$(PY) bench/retrieval.py
+	$(PY) bench/answer.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache .mypy_cache

@@ -4,6 +4,9 @@
     python scripts/eval_questions.py prose       # share whose expected number is in a source:"question" verification
     python scripts/eval_questions.py dialogues   # share of follow-ups answered right
     python scripts/eval_questions.py anywhere    # share whose expected number appears anywhere in `ask --json`
+    python scripts/eval_questions.py plain       # hit@1 / abstention of answer() on the plain question sets
+
+EVAL_CODE_ROOT=/path/to/another/checkout runs the same measures with that checkout's code (e.g. main) on these data.
 
 Each data line has "split": "dev" or "holdout"; results are printed per split. The true values come
 from running each line's reference Keras code (written by hand, independently of the parser) through
@@ -13,12 +16,13 @@ the project's verifier, both Keras versions; nothing here reads the parser's out
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, os.environ.get("EVAL_CODE_ROOT") or str(ROOT))
 PROSE = ROOT / "tests" / "data" / "prose_questions.jsonl"
 DIALOGUES = ROOT / "tests" / "data" / "prose_dialogues.jsonl"
 
@@ -150,7 +154,28 @@ def dialogues() -> None:
     report("dialogues", results)
 
 
+def plain() -> None:
+    """hit@1 and abstention of `answer()` itself on the plain question sets (no numbers to build)."""
+    a = answerer()
+    try:
+        for name in ("dev_questions.jsonl", "holdout_questions.jsonl"):
+            rows = load(ROOT / "tests" / "data" / name)
+            hits = abstained = in_scope = out_scope = 0
+            for row in rows:
+                data = a.answer(row["q"], verify=False).as_json()
+                if row.get("out_of_scope"):
+                    out_scope += 1
+                    abstained += not data["answered"]
+                else:
+                    in_scope += 1
+                    hits += data["answered"] and data.get("entry") in row.get("expect_ids", [])
+            print(f"answer() on {name}: hit@1 {hits}/{in_scope} = {hits / in_scope:.3f}, "
+                  f"abstention {abstained}/{out_scope} = {abstained / max(out_scope, 1):.3f}")
+    finally:
+        a.close()
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "prose"
     {"truth": truth, "prose": lambda: prose("question"), "anywhere": lambda: prose("anywhere"),
-     "dialogues": dialogues}[command]()
+     "dialogues": dialogues, "plain": plain}[command]()
