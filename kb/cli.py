@@ -101,6 +101,9 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("The question is empty; pass it in quotes or pipe it on stdin with `-`.")
     if args.k is not None and args.k <= 0:
         raise UsageError("--k must be a positive number of hits.")
+    from kb.question import check_length
+
+    check_length(question)
     if args.session is not None and not args.session.strip():
         raise UsageError("--session needs a non-empty conversation id.")
     answerer = Answerer(settings)

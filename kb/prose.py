@@ -286,7 +286,7 @@ TARGET = re.compile(r"(?<![A-Za-z0-9_(])(Dense|LSTM|GRU|SimpleRNN|Embedding|Conv
                     r"(?![A-Za-z0-9_(])\s*(?:레이어|층|layer)?\s*(?:의|'s)?\s*(?:파라미터|param|출력|output|shape)", re.I)
 TARGET_EN = re.compile(r"(?:params?|parameters?|output shape|shape)\s+(?:of|in|for)\s+(?:the\s+)?"
                        r"(Dense|LSTM|GRU|SimpleRNN|Embedding|Conv1D|Bidirectional|TimeDistributed)(?![A-Za-z0-9_(])", re.I)
-REVERSED = re.compile(r"[\s,]*(?:layer\s+|레이어\s*|층\s*)?(?:comes\s+|placed\s+|goes\s+)?(?:after|following|앞에|앞엔)\b", re.I)
+REVERSED = re.compile(r"[\s,]*(?:[A-Za-z]+\s+){0,3}(?:레이어\s*|층\s*)?(?:after|following|앞에|앞엔)\b", re.I)
 CLASS_CASE = {name.lower(): name for name in LAYERS}
 
 
