@@ -136,7 +136,10 @@ class Answerer:
             entry = entries.get(hit.id)
             out.hit_answers[hit.id] = self._text(entry, lang) if entry is not None else hit.chunk
         best_entry = entries.get(result.hits[0].id) if result.hits else None
-        self._numbers(out, resolution.spec, best_entry, verify)
+        # A follow-up rebuilds on what the previous turn built on (the same entry's snippet).
+        build_on = (self._entry(previous.entry_id) if resolution.changes and previous is not None
+                    and previous.entry_id else None) or best_entry
+        self._numbers(out, resolution.spec, build_on, verify)
         if resolution.changes:
             out.notes.insert(0, say(lang, "carried", changes=", ".join(resolution.changes)))
         elif resolution.follow_up and previous is not None:

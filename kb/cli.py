@@ -7,7 +7,6 @@ Heavy modules are imported inside the command that needs them.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -122,44 +121,9 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 # -- chat ----------------------------------------------------------------------------------------
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    import uuid
+    from kb.chat import run_chat
 
-    from kb.answer import Answerer
-    from kb.messages import say_ui
-    from kb.render import print_answer
-
-    with contextlib.suppress(ImportError):
-        import readline  # noqa: F401  (line editing and history for input())
-    lang = "ko"
-    print(say_ui(lang, "chat_intro"))
-    answerer = Answerer(settings)
-    history: list[Any] = []
-    session = uuid.uuid4().hex[:12]
-    try:
-        while True:
-            try:
-                question = input(say_ui(lang, "prompt")).strip()
-            except EOFError:
-                print()
-                return 0
-            if not question:
-                continue
-            if question in ("/quit", "/exit"):
-                return 0
-            if question == "/new":
-                history, session = [], uuid.uuid4().hex[:12]
-                print(say_ui(lang, "new"))
-                continue
-            try:
-                result = answerer.answer(question, verify=not args.no_verify, history=history, session=session)
-            except CoursebotError as exc:
-                print(f"coursebot: {exc}", file=sys.stderr)
-                continue
-            lang = result.lang
-            history.append(result)
-            print_answer(result)
-    finally:
-        answerer.close()
+    return run_chat(settings, verify=not args.no_verify)
 
 
 # -- verify ------------------------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
 from kb.core.errors import QuestionTooLong
-from kb.core.settings import PROJECT_ROOT
+from kb.core.settings import PROJECT_ROOT, Settings
 from kb.dialogue import Context, resolve
 from kb.messages import language
 from kb.prose import parse
@@ -98,3 +99,14 @@ def test_a_question_past_the_cap_is_one_sentence() -> None:
                          text=True, cwd=PROJECT_ROOT, timeout=120)
     assert out.returncode == 2 and out.stdout == ""
     assert "20,000" in out.stderr and "Traceback" not in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_chat_carries_the_previous_turn_until_new(built_index: Settings) -> None:
+    env = {**os.environ, "COURSEBOT_DATA_DIR": str(built_index.data_dir),
+           "COURSEBOT_ENTRIES_DIR": str(built_index.entries_dir)}
+    turns = "입력 (None, 20, 4)에 LSTM(32) 파라미터?\n그럼 GRU로 바꾸면요?\n/new\n그럼 GRU로 바꾸면요?\n"
+    out = subprocess.run([sys.executable, "-m", "kb", "chat", "--no-verify"], input=turns, capture_output=True,
+                         text=True, cwd=PROJECT_ROOT, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("이전 질문의 모델에서 LSTM → GRU로 바꿔 계산했습니다.") == 1
+    assert "새 대화를 시작합니다." in out.stdout and "Traceback" not in out.stderr
