@@ -30,6 +30,7 @@ lint: install
 bench: install
 	$(PY) bench/verify.py
 	$(PY) bench/retrieval.py
+	$(PY) bench/answer.py
 
 # Regenerate the pinned requirements*.txt from pyproject.toml (after changing a dependency there).
 lock: install
