@@ -62,6 +62,7 @@ class Record:
     dense_texts: list[str]        # what is embedded (short texts)
     sources: list[str] = field(default_factory=list)
     hash: str = ""
+    error_patterns: list[str] = field(default_factory=list)   # messages the entry explains
 
     def __post_init__(self) -> None:
         if not self.hash:
@@ -74,7 +75,8 @@ def entry_record(entry: Entry) -> Record:
                          " ".join(entry.tags), entry.answer])
     dense = [entry.title, entry.question, *entry.paraphrases]
     return Record(key=f"entry:{entry.id}", kind="entry", entry_id=entry.id, title=entry.title,
-                  text=lexical, dense_texts=dense, sources=entry.source_docs())
+                  text=lexical, dense_texts=dense, sources=entry.source_docs(),
+                  error_patterns=list(entry.error_patterns))
 
 
 def doc_records(path: Path) -> list[Record]:
