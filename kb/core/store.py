@@ -19,6 +19,7 @@ from filelock import FileLock
 from pydantic import ValidationError
 
 from kb.core.errors import DuplicateEntry, EntryInvalid
+from kb.core.numbers import StatedNumber, unclaimed_numbers
 from kb.core.pii import find_pii
 from kb.core.schema import Entry
 
@@ -44,11 +45,22 @@ def parse_entry(text: str, file: str, *, expect_id: str | None = None) -> Entry:
         raise EntryInvalid(file, field, _describe(dict(err))) from None
     if expect_id is not None and entry.id != expect_id:
         raise EntryInvalid(file, "id", f"is '{entry.id}' but must equal the file name '{expect_id}'")
+    missing = unclaimed_numbers(entry)
+    if missing:
+        raise EntryInvalid(file, missing[0].field, _unclaimed_problem(missing))
     pii = find_pii(_all_text(data))
     if pii:
         raise EntryInvalid(file, "", "contains personal data (an e-mail address or phone number); "
                            "remove it")
     return entry
+
+
+def _unclaimed_problem(missing: list[StatedNumber]) -> str:
+    first = missing[0]
+    what = "shape" if first.kind == "shape" else "number"
+    more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+    return (f"states the {what} {first.text}{more} that no claim checks; tie it to a snippet under claims: "
+            "or list it under unchecked: with a reason")
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
