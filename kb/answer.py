@@ -22,6 +22,8 @@ from typing import Any
 
 from kb.core.errors import CoursebotError
 from kb.core.settings import Settings
+from kb.decline import Suggestion, refusal_for, suggestions
+from kb.error_match import SANDBOX_KINDS
 from kb.search import Hit, Searcher
 
 NOT_COVERED = (
@@ -127,6 +129,8 @@ class Answer:
     error_text: str | None = None    # an error message found in the question (no code)
     took_ms: int = 0
     log_id: int | None = None
+    refused: str | None = None       # kb.refusals kind when the question was refused
+    suggestions: list[Suggestion] = field(default_factory=list)   # closest topics when declined
 
     @property
     def related(self) -> list[Hit]:
@@ -147,6 +151,8 @@ class Answer:
             "error_text": self.error_text,
             "took_ms": self.took_ms,
             "log_id": self.log_id,
+            "refused": self.refused,
+            "suggestions": [s.model_dump(mode="json") for s in self.suggestions],
         }
 
 
@@ -284,6 +290,10 @@ class Answerer:
         self.refresh()
         k = k or self.settings.top_k
         question = question.strip()
+        # -- retrieval helper: refusal whatever the score (personal data, financial advice) --
+        refusal = refusal_for(question)
+        if refusal is not None:
+            return self._refused(question, refusal.kind.value, refusal.message, started)
         code, rest = extract_code(question)
         pasted = None
         query = question
@@ -292,7 +302,8 @@ class Answerer:
             pasted = self.verify_pasted(code) if verify else Verification(
                 "pasted", None, "pasted", code, "not_verified", message="--no-verify: the pasted code was not run.")
             names = " ".join(sorted(set(KERAS_NAMES.findall(code)) - {"keras", "layers", "Model", "Input"}))
-            failure = next((r.error for r in pasted.runs if r.error), None)
+            # retrieval helper: the sandbox's own failures (Timeout, Rejected ...) never become search words
+            failure = next((r.error for r in pasted.runs if r.error and r.error.type not in SANDBOX_KINDS), None)
             query = " ".join(filter(None, [rest, f"{failure.type}: {failure.message}" if failure else "", names]))
         else:
             error_text = extract_error(question)
@@ -314,11 +325,21 @@ class Answerer:
                 out.verifications = self.entry_verifications(entry, run=verify)
         else:
             out.text = NOT_COVERED
+            out.suggestions = suggestions(result.hits)   # retrieval helper: closest covered topics
         out.took_ms = int((time.perf_counter() - started) * 1000)
         if self.log is not None:
             out.log_id = self.log.record(question, answered=out.answered, entry_id=out.entry_id,
                                          confidence=out.confidence, has_code=code is not None,
                                          took_ms=out.took_ms)
+        return out
+
+    def _refused(self, question: str, kind: str, message: str, started: float) -> Answer:
+        """A refused question: the fixed message, logged as refused (never as a content gap)."""
+        out = Answer(question=question, answered=False, confidence=0.0, text=message, refused=kind)
+        out.took_ms = int((time.perf_counter() - started) * 1000)
+        if self.log is not None:
+            out.log_id = self.log.record(question, answered=False, entry_id=None, confidence=0.0,
+                                         refused=kind, took_ms=out.took_ms)
         return out
 
     def verify_pasted(self, code: str) -> Verification:

@@ -1,8 +1,10 @@
 """Fitting the abstention model (``coursebot eval --refit``) and comparing configurations.
 
-:func:`fit` fits scikit-learn's ``LogisticRegression`` (balanced class weights, standardised
-features) on the search features of development questions: in-scope lines are positives,
-out-of-scope lines negatives; refused lines are left out (they never reach the model). Its
+:func:`fit` fits scikit-learn's ``LogisticRegression`` (standardised
+features; unweighted classes measured best in cross-validation on the dev sets) on the search
+features of development questions: in-scope lines are positives, out-of-scope lines negatives;
+refused lines and pasted errors routed by ``error_patterns`` are left out (neither reaches the
+model). Its
 ``cv`` figures are 5-fold cross-validated (each question scored by a model fitted without it),
 an honest estimate on unseen questions. Held-out files are never fitted on.
 
@@ -32,12 +34,14 @@ C = 1.0   # inverse L2 strength of the logistic regression
 
 
 def features(searcher: Searcher, questions: list[Question]) -> tuple[np.ndarray, np.ndarray]:
-    """One row of :data:`FEATURES` per question that is not refused; labels 1 = in scope."""
+    """One row of :data:`FEATURES` per question the model decides; labels 1 = in scope."""
     xs, ys = [], []
     for question in questions:
         if check(question.q) is not None:
             continue
         f = searcher.search(question.q, k=1).features
+        if "error_match" in f:
+            continue
         xs.append([f.get(name, 0.0) for name in FEATURES])
         ys.append(0 if question.out_of_scope else 1)
     return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.int64)
@@ -48,7 +52,7 @@ def _model() -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, class_weight="balanced", max_iter=1000))
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
 
 
 def cross_validated(x: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float | None]:

@@ -26,6 +26,7 @@ PACKAGED = Path(__file__).with_name(FILE_NAME)
 FEATURES: tuple[str, ...] = (
     "cosine",          # best cosine similarity of the top hit's short texts to the question
     "cosine_margin",   # top-1 minus top-2 best cosine over all records
+    "cosine_z",        # how far the top cosine stands above the others (z-score over all records)
     "coverage",        # idf-weighted share of the question's tokens the top hit contains
     "unseen",          # idf-weighted share of the question's tokens no record contains at all
     "lexical",         # log(1 + BM25 score of the top hit)

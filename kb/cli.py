@@ -276,8 +276,8 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         save_calibration(settings.index_dir / FILE_NAME, model)
         searcher.calibration = model
     report = evaluate(searcher, questions, threshold=settings.abstain_threshold)
-    if searcher.calibration is not None:
-        report["calibration"] = {"config": searcher.calibration.config, **searcher.calibration.cv}
+    if args.refit and searcher.calibration is not None:
+        report["metrics"].update(searcher.calibration.cv)   # cross-validated: an estimate on unseen questions
     if args.compare:
         from kb.calibrate import compare
 

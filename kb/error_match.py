@@ -27,8 +27,7 @@ WORD = re.compile(r"[a-z][a-z0-9]*(?:_[a-z][a-z0-9]*)*")
 LAYER_CLASSES = frozenset({"conv1d", "conv2d", "rnn", "bidirectional", "embedding",
                            "dense", "timedistributed", "flatten", "dropout"})
 RNN_GROUP = {"lstm": "rnn", "gru": "rnn", "simplernn": "rnn"}  # one input-rank rule for all three
-NOISE = frozenset("the a an of to in is be with but and or for at on by not has have received full "
-                  "layer input shape error traceback file line call last most recent none".split())
+NOISE = frozenset(["the", "a", "an", "of", "to", "in", "is", "be", "with", "but", "and", "or", "for", "at", "on", "by", "not", "has", "have", "received", "full", "layer", "input", "shape", "error", "traceback", "file", "line", "call", "last", "most", "recent", "none"])
 MATCH_THRESHOLD = 0.6   # share of a pattern's words the pasted error must contain
 
 

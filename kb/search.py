@@ -192,9 +192,11 @@ class Searcher:
 
         c1, c2 = top2(np.clip(dense, 0, None))
         l1, l2 = top2(np.log1p(np.clip(lexical, 0, None)))
+        seen = dense[dense > -1]
+        z = float((dense[top] - seen.mean()) / (seen.std() or 1.0)) if len(seen) > 1 else 0.0
         agree = bool((dense > -1).any()) and int(np.argmax(dense)) == int(np.argmax(lexical))
         return {
-            "cosine": float(max(dense[top], 0.0)), "cosine_margin": c1 - c2,
+            "cosine": float(max(dense[top], 0.0)), "cosine_margin": c1 - c2, "cosine_z": z,
             "coverage": self.coverage(tokens, top), "unseen": self.unseen(tokens),
             "lexical": math.log1p(max(float(lexical[top]), 0.0)), "lexical_margin": l1 - l2,
             "agree": float(agree), "answer_cosine": self.answer_cosine(query, top),
@@ -216,7 +218,7 @@ class Searcher:
         if route is not None:
             routed = self.index.by_key.get(f"entry:{route.entry_id}")
             if routed is not None:
-                order = [routed] + [i for i in order if i != routed][:max(k, 1) - 1]
+                order = [routed, *[i for i in order if i != routed][:max(k, 1) - 1]]
         per_hit = [self._features(tokens, query, dense, lexical, i) for i in order[:3]]
         features = per_hit[0]
         conf = self.confidence(features)
