@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
 Shape = list[int | None]  # None for a batch or time axis of any size
+ClaimWhat = Literal["params", "total_params", "output_shape", "tensor_shape", "layer_params", "weight_shape"]
 
 
 class _Strict(BaseModel):
@@ -84,7 +85,7 @@ class Claim(_Strict):
 
     text: str = Field(min_length=1, description="The number exactly as the answer writes it, e.g. 8,256.")
     snippet: str
-    what: Literal["params", "total_params", "output_shape", "tensor_shape", "layer_params", "weight_shape"] = "params"
+    what: ClaimWhat = "params"
     layer: int | str | None = Field(default=None, description="Layer index, class name or Class#n.")
     var: str | None = Field(default=None, description="Tensor or standalone-layer variable.")
     weight: str | None = Field(default=None, description=(

@@ -19,7 +19,7 @@ from filelock import FileLock
 from pydantic import ValidationError
 
 from kb.core.errors import DuplicateEntry, EntryInvalid
-from kb.core.numbers import StatedNumber, unclaimed_numbers
+from kb.core.numbers import unclaimed_numbers
 from kb.core.pii import find_pii
 from kb.core.schema import Entry
 
@@ -29,8 +29,12 @@ if TYPE_CHECKING:
 LOCK_NAME = ".entries.lock"
 
 
-def parse_entry(text: str, file: str, *, expect_id: str | None = None) -> Entry:
-    """Parse and validate one entry's YAML text; ``file`` is only used in messages."""
+def parse_entry(text: str, file: str, *, expect_id: str | None = None, check_numbers: bool = True) -> Entry:
+    """Parse and validate one entry's YAML text; ``file`` is only used in messages.
+
+    With ``check_numbers`` (the default) an entry whose answer states a parameter count or shape that
+    no claim checks and no ``unchecked:`` item explains is refused (see :mod:`kb.core.numbers`).
+    """
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -48,22 +52,26 @@ def parse_entry(text: str, file: str, *, expect_id: str | None = None) -> Entry:
         raise EntryInvalid(file, field, _describe(err)) from None
     if expect_id is not None and entry.id != expect_id:
         raise EntryInvalid(file, "id", f"is '{entry.id}' but must equal the file name '{expect_id}'")
-    missing = unclaimed_numbers(entry)
-    if missing:
-        raise EntryInvalid(file, missing[0].field, _unclaimed_problem(missing))
     pii = find_pii(_all_text(data))
     if pii:
         raise EntryInvalid(file, "", "contains personal data (an e-mail address or phone number); "
                            "remove it")
+    problem = unclaimed_problem(entry, file) if check_numbers else None
+    if problem is not None:
+        raise problem
     return entry
 
 
-def _unclaimed_problem(missing: list[StatedNumber]) -> str:
+def unclaimed_problem(entry: Entry, file: str) -> EntryInvalid | None:
+    """The refusal for an entry stating numbers nothing checks (one sentence naming the first), or None."""
+    missing = unclaimed_numbers(entry)
+    if not missing:
+        return None
     first = missing[0]
     what = "shape" if first.kind == "shape" else "number"
     more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-    return (f"states the {what} {first.text}{more} that no claim checks; tie it to a snippet under claims: "
-            "or list it under unchecked: with a reason")
+    return EntryInvalid(file, first.field, f"states the {what} {first.text}{more} that no claim checks; tie it "
+                        "to a snippet under claims: or list it under unchecked: with a reason")
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
