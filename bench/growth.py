@@ -147,8 +147,10 @@ def main() -> None:
               f"{add_one(tmp, env, 2, snippet=True)}")
     if args.sample:
         rates = embed_batches(args.sample)
-        print(f"  e5 on {args.sample:,} of these texts: {rates[32]:.0f} texts/s in calls of 32, "
-              f"{rates[512]:.0f} texts/s in calls of 512 (embed_many)")
+        print(f"  e5 on {args.sample:,} of these texts: {rates[32]:.1f} texts/s in calls of 32 (ingest/index.py "
+              f"today), {rates[512]:.1f} texts/s in calls of 512 (ingest.embed.embed_many)")
+        projected = r["ingest_s"] - r["embed_s"] + r["texts"] * (1 / rates[512] - 1 / rates[32]) + r["embed_s"]
+        print(f"  full ingest with embed_many's batches, projected from those rates: {projected:.0f} s")
 
 
 if __name__ == "__main__":
