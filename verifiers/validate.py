@@ -108,7 +108,7 @@ def result_of(reply: ReplyModel, timeout: float) -> dict[str, Any]:
     if reply.outcome == "done":
         try:
             child = ChildResultModel.model_validate(json.loads(reply.raw))
-        except (ValueError, ValidationError):
+        except (ValueError, RecursionError, ValidationError):  # deep nesting: RecursionError
             return failure("InvalidResult", INVALID, took)
         data = child.model_dump(mode="json", by_alias=True)
         data["took_ms"] = took

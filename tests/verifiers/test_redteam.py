@@ -1,0 +1,34 @@
+"""Red-team findings: each in the real sandbox, with both Keras versions, each followed by a
+normal snippet in the same long-lived verifier (tests/conftest.py's session ``verifier``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.verifiers.helpers import MAJORS, assert_normal_works, run_unhooked
+
+pytestmark = pytest.mark.sandbox
+
+RESULT_FD = "import sys, os\nfd = sys._getframe(1).f_locals['result_fd']\n"
+# A report the parent's JSON parser cannot read without recursing (RecursionError is not a
+# ValueError) or whose numbers are too long for int() (ValueError since Python 3.11).
+HOSTILE_REPORTS = {
+    "deep-nesting": RESULT_FD + "os.write(fd, b'[' * 60000)\nos._exit(0)",
+    "deep-nesting-closed": RESULT_FD + "os.write(fd, b'[' * 30000 + b']' * 30000)\nos._exit(0)",
+    "huge-int": RESULT_FD + "os.write(fd, b'{\"ok\": true, \"models\": [], \"tensors\": [], \"layers\": [], '"
+    " b'\"error\": null, \"stdout\": \"\", \"x\": ' + b'9' * 50000 + b'}')\nos._exit(0)",
+}
+
+
+@pytest.mark.parametrize("major", MAJORS)
+@pytest.mark.parametrize("name", list(HOSTILE_REPORTS))
+def test_unparsable_report_is_an_invalid_result_not_an_exception(verifier: Any, major: str, name: str) -> None:
+    assert_normal_works(verifier, major)  # the worker is up before counting its starts
+    worker = verifier.worker(major)
+    starts = worker.starts
+    raw = run_unhooked(verifier, major, HOSTILE_REPORTS[name])
+    assert raw["ok"] is False and raw["error"]["type"] == "InvalidResult", raw
+    assert worker.starts == starts
+    assert_normal_works(verifier, major)
