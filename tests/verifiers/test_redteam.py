@@ -32,3 +32,24 @@ def test_unparsable_report_is_an_invalid_result_not_an_exception(verifier: Any, 
     assert raw["ok"] is False and raw["error"]["type"] == "InvalidResult", raw
     assert worker.starts == starts
     assert_normal_works(verifier, major)
+
+
+# A lone surrogate in printed output or an error message made the whole report invalid (the
+# service's model refuses it), so an honest snippet was told its report was not valid.
+SURROGATES = {
+    "print": ("import tensorflow as tf\nd = tf.keras.layers.Dense(5)\ny = d(tf.zeros((2, 3)))\n"
+              "print(b'caf\\xe9'.decode('utf-8', 'surrogateescape'))\n"),
+    "error": "import tensorflow as tf\nd = tf.keras.layers.Dense(5)\ny = d(tf.zeros((2, 3)))\nraise ValueError('\\udcff')\n",
+}
+
+
+@pytest.mark.parametrize("major", MAJORS)
+@pytest.mark.parametrize("name", list(SURROGATES))
+def test_lone_surrogate_keeps_the_report(verifier: Any, major: str, name: str) -> None:
+    report = verifier.verify(SURROGATES[name], (major,), use_cache=False)[0]
+    assert report.layers and report.layers[0].params == 20, report
+    if name == "print":
+        assert report.ok and report.stdout.startswith("caf?"), report
+    else:
+        assert not report.ok and report.error.type == "ValueError", report
+    assert_normal_works(verifier, major)

@@ -137,7 +137,8 @@ def run_child(spec: Spawn, result_fd: int, mods: Modules, major: str) -> None:
         }
     result["stdout"] = out.text()
     try:
-        data = json.dumps(result, default=str).encode()
+        # lone surrogates (a print of surrogate-escaped bytes) become "?": the service rejects them
+        data = json.dumps(result, default=str, ensure_ascii=False).encode("utf-8", "replace")
     except BaseException:
         data = b"{}"
     if len(data) > RESULT_CAP - 1:
