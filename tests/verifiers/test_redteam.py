@@ -53,3 +53,31 @@ def test_lone_surrogate_keeps_the_report(verifier: Any, major: str, name: str) -
     else:
         assert not report.ok and report.error.type == "ValueError", report
     assert_normal_works(verifier, major)
+
+
+# fcntl(F_SETOWN/F_SETOWN_EX, pid) + F_SETSIG(SIGKILL) + O_ASYNC on a pipe of its own has the kernel
+# signal any pid on the next write, past the seccomp rule "kill only yourself"; only the uid check
+# stopped it, and without uid isolation (no root) the worker and template share the child's uid.
+SIGIO = """import os, fcntl, signal
+r, w = os.pipe()
+for cmd, arg in ((fcntl.F_SETOWN, os.getppid()), (10, signal.SIGKILL), (15, bytes(8))):
+    try:
+        fcntl.fcntl(r, cmd, arg)
+        print('allowed', cmd)
+    except OSError as exc:
+        print('denied', cmd, exc.errno)
+fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_ASYNC)
+os.write(w, b'x')
+"""
+
+
+@pytest.mark.parametrize("major", MAJORS)
+def test_sigio_cannot_signal_another_process(verifier: Any, major: str) -> None:
+    assert_normal_works(verifier, major)
+    worker = verifier.worker(major)
+    starts = worker.starts
+    raw = run_unhooked(verifier, major, SIGIO)
+    assert raw["ok"], raw
+    assert raw["stdout"].split("\n")[:3] == ["denied 8 1", "denied 10 1", "denied 15 1"], raw
+    assert worker.starts == starts
+    assert_normal_works(verifier, major)

@@ -8,6 +8,7 @@ import os
 import sys
 
 CLONE_THREAD = 0x00010000
+F_SETOWN, F_SETSIG, F_SETOWN_EX = 8, 10, 15
 
 # Denied with EPERM. A deny-list, not an allow-list: TensorFlow, numpy and CPython use a wide,
 # version-dependent set of syscalls (futex, mmap, sched_*, getrandom, statx, ...), and an
@@ -58,6 +59,11 @@ def install_seccomp() -> None:
     # Signals only to itself.
     for name in ("kill", "tgkill", "tkill"):
         f.add_rule(deny, name, sc.Arg(0, sc.NE, mypid))
+    # ...nor through SIGIO: F_SETOWN/F_SETOWN_EX name any pid and F_SETSIG any signal (SIGKILL
+    # too), sent by the kernel on I/O; only the uid check stops it, and without uid isolation
+    # (no root) the worker has the child's uid.
+    for cmd in (F_SETOWN, F_SETSIG, F_SETOWN_EX):
+        f.add_rule(deny, "fcntl", sc.Arg(1, sc.EQ, cmd))
     f.load()
 
 
