@@ -22,7 +22,9 @@ from typing import Any
 from kb.answer_types import Answer, ClaimCheck, Verification
 from kb.core.errors import CoursebotError
 from kb.core.settings import Settings
+from kb.decline import refusal_for, suggestions
 from kb.dialogue import Context, previous_context, resolve
+from kb.error_match import SANDBOX_KINDS
 from kb.lead import answer_numbers
 from kb.messages import KO, language, say
 from kb.pasted import explain_error, verify_pasted, with_prelude
@@ -107,6 +109,10 @@ class Answerer:
         k = k or self.settings.top_k
         question = question.strip()
         lang = language(question)
+        # Refused whatever the score (personal data, financial advice): logged as refused, not as a gap.
+        refusal = refusal_for(question)
+        if refusal is not None:
+            return self._refused(question, refusal.kind.value, refusal.message, started, session, audience)
         if history is None and session and self.log is not None:
             history = list(self.log.turns(session))
         code, rest = extract_code(question)
@@ -119,7 +125,8 @@ class Answerer:
                 source="pasted", name="pasted", code=code, status="not_verified",
                 message="--no-verify: the pasted code was not run.")
             names = " ".join(sorted(set(KERAS_NAMES.findall(code)) - {"keras", "layers", "Model", "Input"}))
-            failure = next((r.error for r in pasted.runs if r.error), None)
+            # the sandbox's own failures (Timeout, Rejected …) never become search words
+            failure = next((r.error for r in pasted.runs if r.error and r.error.type not in SANDBOX_KINDS), None)
             query = " ".join(filter(None, [rest, f"{failure.type}: {failure.message}" if failure else "", names]))
         else:
             error_text = extract_error(question)
@@ -152,6 +159,7 @@ class Answerer:
                 out.verifications = self.entry_verifications(best_entry, run=verify)
         elif not out.lead:
             out.text = say(lang, "not_covered")
+            out.suggestions = suggestions(result.hits)
         out.answered = out.answered or bool(out.lead)
         topic = previous.question if resolution.follow_up and previous is not None else question
         out.context = Context(question=topic, entry_id=out.entry_id or (previous.entry_id if previous else None),
@@ -161,6 +169,18 @@ class Answerer:
             out.log_id = self.log.record(question, answered=out.answered, entry_id=out.entry_id,
                                          confidence=out.confidence, has_code=code is not None,
                                          took_ms=out.took_ms, session=session, context=out.context,
+                                         audience="instructor" if audience == "instructor" else "student")
+        return out
+
+    def _refused(self, question: str, kind: str, message: str, started: float, session: str | None,
+                 audience: str) -> Answer:
+        """A refused question: the fixed message, logged as refused (never as a content gap)."""
+        out = Answer(question=question, answered=False, confidence=0.0, text=message, refused=kind,
+                     lang=language(question))
+        out.took_ms = int((time.perf_counter() - started) * 1000)
+        if self.log is not None:
+            out.log_id = self.log.record(question, answered=False, entry_id=None, confidence=0.0,
+                                         refused=kind, took_ms=out.took_ms, session=session,
                                          audience="instructor" if audience == "instructor" else "student")
         return out
 

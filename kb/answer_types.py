@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_serializer
 
+from kb.decline import Suggestion
 from kb.search import Hit
 from verifiers.report import VerifyReport
 
@@ -83,6 +84,8 @@ class Answer(BaseModel):
     error_text: str | None = None    # an error message found in the question (no code)
     took_ms: int = 0
     log_id: int | None = None
+    refused: str | None = None       # kb.refusals kind when the question was refused whatever the score
+    suggestions: list[Suggestion] = Field(default_factory=list)   # closest covered topics when declined
 
     @property
     def related(self) -> list[Hit]:

@@ -60,11 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     p = sub.add_parser("eval", help="retrieval quality on a JSONL question set: hit@1, hit@3, MRR, abstention")
-    p.add_argument("questions", help="JSONL file of questions (see README)")
+    p.add_argument("questions", nargs="+", help="JSONL file(s) of questions (see README)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--compare", action="store_true",
                    help="also measure every embedder alone, BM25 alone and the fusions, each on its own index")
-    p.add_argument("--refit", action="store_true", help="with --compare: re-fit the confidence on these questions")
+    p.add_argument("--refit", action="store_true",
+                   help="fit the abstention model on these (development, never held-out) questions and store it "
+                        "with the index before measuring")
     return parser
 
 
@@ -271,13 +273,34 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 # -- eval --------------------------------------------------------------------------------------
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.index import open_index
-    from kb.evaluate import compare, evaluate, load_questions
+    from kb.evaluate import evaluate, load_questions
     from kb.search import Searcher
 
-    questions = load_questions(Path(args.questions))
-    report = evaluate(Searcher(open_index(settings)), questions, threshold=settings.abstain_threshold)
+    paths = [Path(p) for p in args.questions]
+    questions = [q for path in paths for q in load_questions(path)]
+    searcher = Searcher(open_index(settings))
+    if args.refit:
+        from kb.calibrate import fit
+        from kb.calibration import FILE_NAME, save_calibration
+
+        held_out = [p.name for p in paths if "holdout" in p.name]
+        if held_out:
+            raise UsageError(f"Refusing to fit on held-out questions ({', '.join(held_out)}); "
+                             "fit on the development sets only.")
+        try:
+            model = fit(searcher, questions, threshold=settings.abstain_threshold,
+                        fitted_on=[p.name for p in paths])
+        except ValueError as exc:
+            raise UsageError(f"Cannot fit the abstention model: {exc}.") from None
+        save_calibration(settings.index_dir / FILE_NAME, model)
+        searcher.calibration = model
+    report = evaluate(searcher, questions, threshold=settings.abstain_threshold)
+    if args.refit and searcher.calibration is not None:
+        report["metrics"].update(searcher.calibration.cv)   # cross-validated: an estimate on unseen questions
     if args.compare:
-        report["compare"] = compare(settings, questions, refit=args.refit)
+        from kb.calibrate import compare
+
+        report["compare"] = compare(settings, questions)
     if args.json:
         _emit_json(report)
     else:

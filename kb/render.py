@@ -102,9 +102,13 @@ def print_eval(report: dict[str, Any]) -> None:
     m = report["metrics"]
     console = Console()
     console.print(f"[bold]{m['questions']} questions[/] ({m['in_scope']} in scope, {m['out_of_scope']} out of scope)")
-    table = Table("hit@1", "hit@3", "MRR", "abstention", "false abstention", "search p50 ms")
-    table.add_row(*(str(m[k]) for k in ("hit@1", "hit@3", "mrr", "abstention", "false_abstention", "search_ms_p50")))
+    table = Table("hit@1", "hit@3", "doc hit@1", "MRR", "abstention", "false abstention", "search p50 ms")
+    table.add_row(*(str(m.get(k)) for k in ("hit@1", "hit@3", "doc_hit@1", "mrr", "abstention", "false_abstention",
+                                            "search_ms_p50")))
     console.print(table)
+    if m.get("abstention_by_kind"):
+        console.print("declined per out-of-scope kind: " + ", ".join(
+            f"{kind} {share}" for kind, share in m["abstention_by_kind"].items()), highlight=False)
     misses = [r for r in report["results"] if (r["out_of_scope"] and r["answered"])
               or (not r["out_of_scope"] and (r["rank"] != 1 or not r["answered"]))]
     for r in misses:

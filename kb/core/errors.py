@@ -65,6 +65,20 @@ class EntryCheckFailed(CoursebotError):
         super().__init__(f"Entry '{entry_id}' was not saved: {first}{more}.")
 
 
+class DocumentUnreadable(CoursebotError):
+    exit_code = 2
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"Cannot read document {path}: {detail}.")
+
+
+class DuplicateRecord(CoursebotError):
+    exit_code = 2
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Two records share the key {key}; entry ids and document names must be unique.")
+
+
 class IndexMissing(CoursebotError):
     def __init__(self, path: str) -> None:
         super().__init__(f"No search index at {path}; run `coursebot ingest` to build it.")

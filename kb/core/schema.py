@@ -9,12 +9,12 @@ so that a wrong number in an answer is caught.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
-Shape = list[Any]
+Shape = list[int | None]  # None for a batch or time axis of any size
 ClaimWhat = Literal["params", "total_params", "output_shape", "tensor_shape", "layer_params", "weight_shape"]
 
 
@@ -32,7 +32,7 @@ class LayerExpect(_Strict):
     output_shape: Shape | None = None
     params: int | None = Field(default=None, ge=0)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return self.model_dump(by_alias=True, exclude_none=True)
 
 

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 from filelock import FileLock
@@ -22,6 +22,9 @@ from kb.core.errors import DuplicateEntry, EntryInvalid
 from kb.core.numbers import unclaimed_numbers
 from kb.core.pii import find_pii
 from kb.core.schema import Entry
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 LOCK_NAME = ".entries.lock"
 
@@ -46,7 +49,7 @@ def parse_entry(text: str, file: str, *, expect_id: str | None = None, check_num
     except ValidationError as exc:
         err = exc.errors()[0]
         field = _field_path(err["loc"])
-        raise EntryInvalid(file, field, _describe(dict(err))) from None
+        raise EntryInvalid(file, field, _describe(err)) from None
     if expect_id is not None and entry.id != expect_id:
         raise EntryInvalid(file, "id", f"is '{entry.id}' but must equal the file name '{expect_id}'")
     pii = find_pii(_all_text(data))
@@ -71,7 +74,7 @@ def unclaimed_problem(entry: Entry, file: str) -> EntryInvalid | None:
                         "to a snippet under claims: or list it under unchecked: with a reason")
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
+def _field_path(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
         if isinstance(part, int):
@@ -81,7 +84,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: ErrorDetails) -> str:
     kind = err["type"]
     if kind == "missing":
         return "is missing"
@@ -94,7 +97,7 @@ def _describe(err: dict[str, Any]) -> str:
     return f"is invalid: {msg[0].lower() + msg[1:] if msg else 'bad value'}"
 
 
-def _all_text(data: Any) -> str:
+def _all_text(data: object) -> str:
     if isinstance(data, dict):
         return "\n".join(_all_text(v) for v in data.values())
     if isinstance(data, list):
