@@ -27,7 +27,7 @@ __all__ = ["LAYERS", "POOLING", "RNN", "WRAPPERS", "LayerSpec", "ModelSpec", "Un
            "find_word_layers", "options", "parse"]
 
 # -- layers written in words -----------------------------------------------------------------------
-_N = r"(\d{1,3}(?:,\d{3})+(?!\d)|\d+)"
+_N = r"(?<!\d)(\d{1,3}(?:,\d{3}){1,4}(?![\d,])|\d{1,12}(?!\d))"
 _UNIT = r"(?:개의?\s*)?(?:유닛|units?|뉴런|neurons?|노드|nodes?|cells?|셀|hidden)"
 WORD_LAYER = re.compile(
     rf"(?<![A-Za-z0-9_(])(양방향\s*|bidirectional\s+|Bi)?(LSTM|GRU|SimpleRNN|Dense)(?![A-Za-z0-9_(])\s*(?:레이어|층|layer)?\s*"
@@ -148,7 +148,14 @@ CLASS_CASE = {name.lower(): name for name in LAYERS}
 
 
 def parse(text: str) -> ModelSpec:
-    """Everything the question states about a model (possibly nothing)."""
+    """Everything the question states about a model (possibly nothing); never raises on odd text."""
+    try:
+        return _parse(text)
+    except (ValueError, RecursionError, MemoryError, OverflowError):
+        return ModelSpec()
+
+
+def _parse(text: str) -> ModelSpec:
     spec = ModelSpec()
     found, spec.problems = find_expressions(text)
     layers = [(pos, pos + len(src), layer) for pos, layer, src in found]
