@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--no-verify", action="store_true",
                    help="do not run Keras: show cached verifications only")
+    p.add_argument("--session", default=None, metavar="ID",
+                   help="conversation id: earlier turns with the same id (in the question log) are the context")
+
+    p = sub.add_parser("chat", help="interactive conversation (history, readline editing, /new starts over)")
+    p.add_argument("--no-verify", action="store_true", help="do not run Keras: show cached verifications only")
 
     p = sub.add_parser("verify", help="build a Keras snippet in the sandbox and show layers, shapes, params or the error")
     p.add_argument("file", nargs="?", default="-", help="Python file with the snippet, or - for stdin (default)")
@@ -73,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         settings = Settings.from_env()
-        handler = {"ask": _cmd_ask, "verify": _cmd_verify, "check": _cmd_check, "add": _cmd_add, "ingest": _cmd_ingest,
+        handler = {"ask": _cmd_ask, "chat": _cmd_chat, "verify": _cmd_verify, "check": _cmd_check, "add": _cmd_add, "ingest": _cmd_ingest,
                    "eval": _cmd_eval}[args.command]
         return handler(args, settings)
     except CoursebotError as exc:
@@ -97,9 +102,14 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("The question is empty; pass it in quotes or pipe it on stdin with `-`.")
     if args.k is not None and args.k <= 0:
         raise UsageError("--k must be a positive number of hits.")
+    from kb.question import check_length
+
+    check_length(question)
+    if args.session is not None and not args.session.strip():
+        raise UsageError("--session needs a non-empty conversation id.")
     answerer = Answerer(settings)
     try:
-        result = answerer.answer(question, k=args.k, verify=not args.no_verify)
+        result = answerer.answer(question, k=args.k, verify=not args.no_verify, session=args.session)
     finally:
         answerer.close()
     if args.json:
@@ -109,6 +119,13 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
         print_answer(result)
     return 0
+
+
+# -- chat ----------------------------------------------------------------------------------------
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.chat import run_chat
+
+    return run_chat(settings, verify=not args.no_verify)
 
 
 # -- verify ------------------------------------------------------------------------------------
@@ -162,6 +179,7 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.list:
         return _list_entries(entries, args.json)
 
+    from kb.core.numbers import stated_numbers
     from verifiers import Verifier
     from verifiers.claims import verify_and_check
 
@@ -177,6 +195,7 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         _emit_json({
             "ok": not mismatches,
             "entries": [{"id": e.id, "snippets": len(e.verify), "claims": len(e.claims),
+                         "numbers": [n.model_dump(mode="json") for n in stated_numbers(e)],
                          "mismatches": [str(m) for m in found]} for e, found in results],
         })
     else:

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from kb.core.schema import Entry
+from kb.core.schema import Claim, ClaimWhat, Entry
 
 Field_ = Literal["answer", "answer_en"]
 Kind = Literal["count", "shape"]
@@ -83,6 +83,27 @@ def stated_numbers(entry: Entry) -> list[StatedNumber]:
 def unclaimed_numbers(entry: Entry) -> list[StatedNumber]:
     """The stated numbers that no claim checks and no ``unchecked:`` item explains."""
     return [n for n in stated_numbers(entry) if n.status == "unclaimed"]
+
+
+def claim_for(number: StatedNumber, snippet: str, *, layer: int | str | None = None, var: str | None = None,
+              model: str | None = None, weight: str | None = None) -> Claim:
+    """A claim that checks ``number`` against ``snippet``: a layer of a model (``layer``, optionally ``model``),
+    a tensor or standalone layer (``var``), or a standalone layer's weight (``var`` and ``weight``).
+
+    The instructor page's form uses this to tie a stated number to what the instructor picks.
+    """
+    what: ClaimWhat
+    if weight is not None:
+        what = "weight_shape"
+    elif number.kind == "shape":
+        what = "output_shape" if var is None else "tensor_shape"
+    elif var is not None:
+        what = "layer_params"
+    else:
+        what = "params" if layer is not None else "total_params"
+    value = number.value if number.kind == "shape" else None
+    return Claim(text=number.text, snippet=snippet, what=what, layer=layer, var=var, model=model,
+                 weight=weight, value=value)
 
 
 def _tie(number: StatedNumber, entry: Entry) -> StatedNumber:

@@ -9,12 +9,13 @@ so that a wrong number in an answer is caught.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
-Shape = list[Any]
+Shape = list[int | None]  # None for a batch or time axis of any size
+ClaimWhat = Literal["params", "total_params", "output_shape", "tensor_shape", "layer_params", "weight_shape"]
 
 
 class _Strict(BaseModel):
@@ -31,7 +32,7 @@ class LayerExpect(_Strict):
     output_shape: Shape | None = None
     params: int | None = Field(default=None, ge=0)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
@@ -84,7 +85,7 @@ class Claim(_Strict):
 
     text: str = Field(min_length=1, description="The number exactly as the answer writes it, e.g. 8,256.")
     snippet: str
-    what: Literal["params", "total_params", "output_shape", "tensor_shape", "layer_params", "weight_shape"] = "params"
+    what: ClaimWhat = "params"
     layer: int | str | None = Field(default=None, description="Layer index, class name or Class#n.")
     var: str | None = Field(default=None, description="Tensor or standalone-layer variable.")
     weight: str | None = Field(default=None, description=(

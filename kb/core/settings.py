@@ -9,7 +9,7 @@ import math
 import os
 from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import get_type_hints
 
 from kb.core.errors import SettingInvalid
 
@@ -44,6 +44,12 @@ class Settings:
                 "(no namespaces: only for trusted code on machines without bubblewrap)."})
     worker_max_jobs: int = field(default=200, metadata={"min": 1,
         "help": "A Keras worker is restarted after this many snippets."})
+    verify_concurrency: int = field(default=0, metadata={"min": 0,
+        "help": "Snippets one Keras worker runs at once, each in its own process and uid (0 = one per CPU core)."})
+    verify_session_queue: int = field(default=3, metadata={"min": 1,
+        "help": "Snippets one session may have waiting per Keras version; more are refused with a sentence."})
+    verify_scratch_mb: int = field(default=64, metadata={"min": 1,
+        "help": "Size (MB) of a Keras worker's scratch tmpfs, shared by the snippets it runs at once."})
     instructor_password: str = field(default="", metadata={
         "help": "Passphrase for the instructor page; empty means the page is open."})
     database_url: str = field(default="", metadata={"schemes": ("sqlite", "postgresql", "postgres"),
@@ -85,7 +91,7 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]  # each value was parsed by its field's type
 
 
-_TYPES: dict[str, Any] = get_type_hints(Settings)
+_TYPES: dict[str, object] = get_type_hints(Settings)
 _BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
@@ -93,7 +99,7 @@ def env_name(field_name: str) -> str:
     return "COURSEBOT_" + field_name.upper()
 
 
-def _parse(f: Field[Any], key: str, raw: str) -> object:
+def _parse(f: Field[object], key: str, raw: str) -> object:
     """Parse ``raw`` by the field's declared type; ``choices``/``min``/``max`` metadata bound it."""
     kind = _TYPES[f.name]
     meta = f.metadata
