@@ -96,7 +96,10 @@ class Searcher:
         self.calibration = calibration or load_calibration(index.path.parent, self.config)
         if self.calibration is None:
             log.warning("no fitted confidence model for %s; run `coursebot eval --refit`", self.config)
-        self.reranker = load_calibration(index.path.parent, f"rerank:{self.config}")
+        reranker = load_calibration(index.path.parent, f"rerank:{self.config}")
+        # The second stage is used only when its cross-validated hit@1 beat the fused order's.
+        self.reranker = reranker if reranker is not None and (
+            (reranker.cv.get("cv_rerank_hit@1") or 0.0) > (reranker.cv.get("fused_hit@1") or 1.0)) else None
         self.errors = ErrorMatcher({r.entry_id: r.error_patterns for r in index.records
                                     if r.entry_id and r.error_patterns})
         self._token_sets: dict[int, set[str]] = {}
