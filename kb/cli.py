@@ -280,23 +280,27 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     questions = [q for path in paths for q in load_questions(path)]
     searcher = Searcher(open_index(settings))
     if args.refit:
-        from kb.calibrate import fit
+        from kb.calibrate import fit, fit_reranker
         from kb.calibration import FILE_NAME, save_calibration
 
         held_out = [p.name for p in paths if "holdout" in p.name]
         if held_out:
             raise UsageError(f"Refusing to fit on held-out questions ({', '.join(held_out)}); "
                              "fit on the development sets only.")
+        names = [p.name for p in paths]
         try:
-            model = fit(searcher, questions, threshold=settings.abstain_threshold,
-                        fitted_on=[p.name for p in paths])
+            reranker = fit_reranker(searcher, questions, fitted_on=names)
+            searcher.reranker = reranker   # the abstention model sees the reranked top hit
+            model = fit(searcher, questions, threshold=settings.abstain_threshold, fitted_on=names)
         except ValueError as exc:
             raise UsageError(f"Cannot fit the abstention model: {exc}.") from None
+        save_calibration(settings.index_dir / FILE_NAME, reranker)
         save_calibration(settings.index_dir / FILE_NAME, model)
         searcher.calibration = model
     report = evaluate(searcher, questions, threshold=settings.abstain_threshold)
     if args.refit and searcher.calibration is not None:
-        report["metrics"].update(searcher.calibration.cv)   # cross-validated: an estimate on unseen questions
+        # cross-validated: an estimate on unseen questions
+        report["metrics"].update({**searcher.calibration.cv, **(searcher.reranker.cv if searcher.reranker else {})})
     if args.compare:
         from kb.calibrate import compare
 
