@@ -14,7 +14,9 @@ not imported just for the type. Vectors are returned L2-normalised: inner produc
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -25,6 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from kb.core.errors import EmbedderUnavailable
+
+log = logging.getLogger(__name__)
 
 # Texts per call into the model during a bulk ingest: the engines pack a call's texts into one
 # matrix product, so a few hundred short texts per call run markedly faster than 32.
@@ -109,6 +113,7 @@ def _omp_threads_setter(engine_package: str) -> Callable[[int], None]:
                 return setter
             except (OSError, AttributeError):
                 continue
+    log.debug("no OpenMP runtime found next to %s: its thread count is left as it is", engine_package)
     return lambda _threads: None
 
 
@@ -192,4 +197,7 @@ def get_embedder(name: str) -> Embedder | None:
     cls = EMBEDDER_CLASSES.get(name)
     if cls is None:
         raise EmbedderUnavailable(f"Unknown embedder '{name}'; choose one of e5, minilm, none.")
-    return cls()
+    started = time.perf_counter()
+    model = cls()
+    log.info("loaded the %s embedder (%s) in %.2f s", name, model.model_id, time.perf_counter() - started)
+    return model
