@@ -30,6 +30,7 @@ lint: install
 bench: install
 	$(PY) bench/verify.py
 	$(PY) bench/retrieval.py --synthetic 0
+	$(PY) bench/answer.py
 	$(PY) bench/startup.py
 	$(PY) bench/growth.py
 	$(PY) bench/footprint.py

@@ -6,7 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from kb.answer import extract_code
+from kb.core.errors import CoursebotError
+from kb.question import MAX_QUESTION_CHARS, extract_code
 from ui import common
 
 st.title("coursebot · Keras 강의 Q&A")
@@ -20,11 +21,17 @@ if "rated" not in st.session_state:
 
 
 def show(a: Any) -> None:
+    if a.lead:
+        st.markdown(a.lead)
+    for note in a.notes:
+        st.caption(note)
+    if a.built is not None:
+        common.verification(a.built)
     if a.pasted is not None:
         common.verification(a.pasted, expanded=True)
     if not a.answered:
         st.info(a.text)
-    else:
+    elif a.text:
         st.markdown(f"#### {a.title}")
         st.markdown(a.text)
         if a.sources:
@@ -55,10 +62,14 @@ if question:
     with st.chat_message("user"):
         st.markdown(question if "\n" not in question else f"```\n{question}\n```")
     with st.chat_message("assistant"):
-        has_code = extract_code(question)[0] is not None
+        has_code = len(question) <= MAX_QUESTION_CHARS and extract_code(question)[0] is not None
         label = "붙여 넣은 코드를 Keras 3와 Keras 2로 실행하는 중…" if has_code else "답을 찾는 중…"
-        with st.status(label, expanded=False) as status:
-            answer = common.answerer().answer(question)
-            status.update(label="완료", state="complete")
-        st.session_state.history.append(answer)
-        show(answer)
+        try:
+            with st.status(label, expanded=False) as status:
+                answer = common.answerer().answer(question, history=st.session_state.history)
+                status.update(label="완료", state="complete")
+        except CoursebotError as exc:   # e.g. a question over the length cap: one sentence, no traceback
+            st.error(str(exc))
+        else:
+            st.session_state.history.append(answer)
+            show(answer)

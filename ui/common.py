@@ -54,7 +54,8 @@ def verification(v: Any, *, expanded: bool = False) -> None:
     marks = ""
     if v.claims:
         marks = " ✓" if all(c.ok for c in v.claims) else " ✗"
-    title = f"검증: {v.name}{marks}" if v.source == "entry" else "붙여 넣은 코드 실행 결과"
+    title = {"entry": f"검증: {v.name}{marks}", "question": "질문의 구성을 Keras로 만든 결과"}.get(
+        v.source, "붙여 넣은 코드 실행 결과")
     with st.expander(title, expanded=expanded):
         if v.explanation:
             st.warning(v.explanation)
