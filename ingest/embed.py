@@ -30,9 +30,9 @@ from kb.core.errors import EmbedderUnavailable
 
 log = logging.getLogger(__name__)
 
-# Texts per call into the model during a bulk ingest: the engines pack a call's texts into one
-# matrix product, so a few hundred short texts per call run markedly faster than 32.
-BULK_BATCH = 512
+# Texts per call into the model during a bulk ingest (bench/growth.py compares 32 and 512: on an
+# idle 2-core machine e5 ran 71 texts/s in calls of 32 and 50 in calls of 512).
+BULK_BATCH = 32
 # Up to this many characters in one call, the e5 engine runs on one thread (see _omp_threads_setter).
 SHORT_TEXT = 300
 
