@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from kb.answer import extract_code
-from ui import common
+from ui import common, reports
 
 st.title("coursebot · Keras 강의 Q&A")
 st.caption("강의 지식 베이스에서 답하고, 답에 나오는 Keras 코드는 실제로 만들어 shape과 파라미터 수를 보여 줍니다. "
@@ -21,7 +21,7 @@ if "rated" not in st.session_state:
 
 def show(a: Any) -> None:
     if a.pasted is not None:
-        common.verification(a.pasted, expanded=True)
+        reports.verification(a.pasted, expanded=True)
     if not a.answered:
         st.info(a.text)
     else:
@@ -30,7 +30,7 @@ def show(a: Any) -> None:
         if a.sources:
             st.caption("출처: " + ", ".join(a.sources))
         for v in a.verifications:
-            common.verification(v)
+            reports.verification(v)
         related = a.related
         if related:
             st.caption("관련 항목: " + " · ".join(h.title for h in related))

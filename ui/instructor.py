@@ -12,7 +12,8 @@ import yaml
 
 from kb.authoring import add_entry_text, preview_entry
 from kb.core.errors import CoursebotError
-from ui import common
+from kb.core.settings import Settings
+from ui import common, reports, text
 
 TEMPLATE = """id: my-new-entry
 title: 새 항목 제목
@@ -39,16 +40,19 @@ claims:
 """
 
 st.title("강사 페이지")
-settings = common.settings()
-
-if settings.instructor_password and not st.session_state.get("instructor_ok"):
-    secret = st.text_input("강사 암호 (COURSEBOT_INSTRUCTOR_PASSWORD)", type="password", key="password")
+password = Settings.from_env().instructor_password
+if not password:
+    st.info(text.INSTRUCTOR_UNSET, icon=":material/lock:")
+    st.stop()
+if not st.session_state.get("instructor_ok"):
+    secret = st.text_input(text.INSTRUCTOR_PROMPT, type="password", key="password")
     if secret:
-        if hmac.compare_digest(secret.encode(), settings.instructor_password.encode()):
+        if hmac.compare_digest(secret.encode(), password.encode()):
             st.session_state.instructor_ok = True
             st.rerun()
-        st.error("암호가 맞지 않습니다.")
+        st.error(text.INSTRUCTOR_WRONG)
     st.stop()
+settings = common.settings()
 
 tab_add, tab_pending = st.tabs(["항목 추가", "답하지 못한 질문"])
 
@@ -97,7 +101,7 @@ with tab_add:
                     columns = st.columns(len(runs))
                     for column, run in zip(columns, runs, strict=True):
                         with column:
-                            common.report_table(run)
+                            reports.report_table(run)
     if save_clicked:
         try:
             with st.status("검증하고 저장하는 중…", expanded=False) as status:

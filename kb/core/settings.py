@@ -45,7 +45,7 @@ class Settings:
     worker_max_jobs: int = field(default=200, metadata={"min": 1,
         "help": "A Keras worker is restarted after this many snippets."})
     instructor_password: str = field(default="", metadata={
-        "help": "Passphrase for the instructor page; empty means the page is open."})
+        "help": "Passphrase that unlocks the instructor page; empty keeps the page locked (it only says how to set this)."})
     database_url: str = field(default="", metadata={"schemes": ("sqlite", "postgresql", "postgres"),
         "help": "Database of the question log: empty means the SQLite file questions.sqlite in the data "
                 "folder; postgresql://USER@HOST/DB (psycopg 3) lets several app processes share one log."})

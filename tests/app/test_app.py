@@ -13,8 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from kb.core.settings import PROJECT_ROOT, Settings
 from tests.conftest import ENTRIES_DIR
+from ui import text
 
 pytestmark = pytest.mark.sandbox
+PASSWORD = "open-sesame"
 
 CONV_4D = ("from tensorflow.keras.layers import Input, Conv1D\n"
            "x = Input(shape=(None, 15, 30))\ny = Conv1D(30, 3, padding='same')(x)\n")
@@ -50,6 +52,7 @@ def app_env(built_index: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     shutil.copytree(ENTRIES_DIR, entries)
     monkeypatch.setenv("COURSEBOT_DATA_DIR", str(data))
     monkeypatch.setenv("COURSEBOT_ENTRIES_DIR", str(entries))
+    monkeypatch.setenv("COURSEBOT_INSTRUCTOR_PASSWORD", PASSWORD)
     st.cache_resource.clear()
     yield Settings(data_dir=data, entries_dir=entries)
     _stop_workers()
@@ -69,6 +72,15 @@ def start(page: str | None = None) -> AppTest:
     if page:
         at.switch_page(page)
         at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def instructor(at: AppTest | None = None) -> AppTest:
+    """The instructor page, unlocked with the passphrase."""
+    at = at or start()
+    at.switch_page("ui/instructor.py").run()
+    at.text_input(key="password").input(PASSWORD).run()
     assert not at.exception, at.exception
     return at
 
@@ -124,7 +136,7 @@ def test_pasted_code_is_run_and_both_versions_shown(app_env: Settings) -> None:
 
 
 def test_instructor_previews_saves_and_the_new_entry_answers(app_env: Settings) -> None:
-    at = start("ui/instructor.py")
+    at = instructor()
     at.text_area(key="entry_yaml").input(NEW_ENTRY)
     at.button(key="preview").click().run()
     assert not at.exception
@@ -138,7 +150,7 @@ def test_instructor_previews_saves_and_the_new_entry_answers(app_env: Settings) 
 
 
 def test_instructor_sees_a_wrong_number_and_nothing_is_saved(app_env: Settings) -> None:
-    at = start("ui/instructor.py")
+    at = instructor()
     at.text_area(key="entry_yaml").input(NEW_ENTRY.replace("4,032", "3,936"))
     at.button(key="save").click().run()
     assert any("저장하지 않았습니다" in e.value and "got 4,032" in e.value for e in at.error), all_text(at)
@@ -149,20 +161,25 @@ def test_instructor_page_lists_unanswered_questions(app_env: Settings) -> None:
     at = start()
     at.chat_input[0].set_value("김치찌개 끓이는 법").run()
     at.chat_input[0].set_value("김치찌개 끓이는 법").run()
-    at.switch_page("ui/instructor.py").run()
+    instructor(at)
     frames = [d.value for d in at.dataframe]
     assert frames and frames[0]["질문"].tolist()[0] == "김치찌개 끓이는 법"
     assert frames[0]["횟수"].tolist()[0] == 2
 
 
-def test_instructor_password_gates_the_page(app_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COURSEBOT_INSTRUCTOR_PASSWORD", "open-sesame")
-    st.cache_resource.clear()
+def test_instructor_page_is_locked_without_a_password(app_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COURSEBOT_INSTRUCTOR_PASSWORD")
     at = start("ui/instructor.py")
-    assert not at.text_area and len(at.text_input) == 1
+    assert [i.value for i in at.info] == [text.INSTRUCTOR_UNSET]
+    assert not at.text_area and not at.text_input and not at.dataframe and not at.tabs
+
+
+def test_instructor_password_gates_the_page(app_env: Settings) -> None:
+    at = start("ui/instructor.py")
+    assert not at.text_area and len(at.text_input) == 1 and not at.tabs
     at.text_input[0].input("wrong").run()
-    assert any("맞지 않습니다" in e.value for e in at.error)
-    at.text_input[0].input("open-sesame").run()
+    assert any(text.INSTRUCTOR_WRONG in e.value for e in at.error)
+    at.text_input[0].input(PASSWORD).run()
     assert at.text_area(key="entry_yaml")
 
 
