@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from kb.core.settings import Settings
-from ui import text
+from ui import messages
 
 
 class Loader:
@@ -18,7 +18,7 @@ class Loader:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.step = text.LOADING_INDEX
+        self.step = messages.LOADING_INDEX
         self.started = time.perf_counter()
         self.seconds: float | None = None
         self._answerer: Any = None
@@ -32,7 +32,7 @@ class Loader:
 
             answerer = Answerer(self.settings)
             answerer.warm_up()                  # Keras workers start in their own thread
-            self.step = text.LOADING_EMBEDDER
+            self.step = messages.LOADING_EMBEDDER
             answerer.searcher.search("LSTM", k=1)   # loads the embedder and the BM25 tokenizer
             self._answerer = answerer
         except BaseException as exc:

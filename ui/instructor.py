@@ -13,7 +13,7 @@ import yaml
 from kb.authoring import add_entry_text, preview_entry
 from kb.core.errors import CoursebotError
 from kb.core.settings import Settings
-from ui import common, reports, text
+from ui import common, messages, reports
 
 TEMPLATE = """id: my-new-entry
 title: 새 항목 제목
@@ -42,15 +42,15 @@ claims:
 st.title("강사 페이지")
 password = Settings.from_env().instructor_password
 if not password:
-    st.info(text.INSTRUCTOR_UNSET, icon=":material/lock:")
+    st.info(messages.INSTRUCTOR_UNSET, icon=":material/lock:")
     st.stop()
 if not st.session_state.get("instructor_ok"):
-    secret = st.text_input(text.INSTRUCTOR_PROMPT, type="password", key="password")
+    secret = st.text_input(messages.INSTRUCTOR_PROMPT, type="password", key="password")
     if secret:
         if hmac.compare_digest(secret.encode(), password.encode()):
             st.session_state.instructor_ok = True
             st.rerun()
-        st.error(text.INSTRUCTOR_WRONG)
+        st.error(messages.INSTRUCTOR_WRONG)
     st.stop()
 settings = common.settings()
 

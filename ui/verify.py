@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from kb.core.settings import Settings
-from ui import reports
+from ui import reports as view
 from verifiers import differences, get_verifier
 
 st.title("coursebot · Keras 코드 검증")
@@ -20,7 +20,7 @@ if st.button("검증하기", type="primary") and code.strip():
     columns = st.columns(len(reports))
     for column, report in zip(columns, reports, strict=True):
         with column:
-            reports.report_table(report)
+            view.report_table(report)
     if len(reports) == 2:
         for line in differences(reports[0], reports[1]):
             st.warning(f"버전 차이: {line}")

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from kb.core.settings import PROJECT_ROOT, Settings
 from tests.conftest import ENTRIES_DIR
-from ui import text
+from ui import messages
 
 pytestmark = pytest.mark.sandbox
 PASSWORD = "open-sesame"
@@ -170,7 +170,7 @@ def test_instructor_page_lists_unanswered_questions(app_env: Settings) -> None:
 def test_instructor_page_is_locked_without_a_password(app_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COURSEBOT_INSTRUCTOR_PASSWORD")
     at = start("ui/instructor.py")
-    assert [i.value for i in at.info] == [text.INSTRUCTOR_UNSET]
+    assert [i.value for i in at.info] == [messages.INSTRUCTOR_UNSET]
     assert not at.text_area and not at.text_input and not at.dataframe and not at.tabs
 
 
@@ -178,7 +178,7 @@ def test_instructor_password_gates_the_page(app_env: Settings) -> None:
     at = start("ui/instructor.py")
     assert not at.text_area and len(at.text_input) == 1 and not at.tabs
     at.text_input[0].input("wrong").run()
-    assert any(text.INSTRUCTOR_WRONG in e.value for e in at.error)
+    assert any(messages.INSTRUCTOR_WRONG in e.value for e in at.error)
     at.text_input[0].input(PASSWORD).run()
     assert at.text_area(key="entry_yaml")
 
