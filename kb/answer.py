@@ -18,11 +18,14 @@ import contextlib
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from kb.core.errors import CoursebotError
 from kb.core.settings import Settings
+from kb.core.sources import Citation, SourceDoc, cite, load_sources
 from kb.search import Hit, Searcher
+
+Audience = Literal["student", "instructor"]
 
 NOT_COVERED = (
     "이 질문은 강의 지식 베이스에서 자신 있게 답할 내용을 찾지 못했습니다. "
@@ -127,6 +130,7 @@ class Answer:
     error_text: str | None = None    # an error message found in the question (no code)
     took_ms: int = 0
     log_id: int | None = None
+    citations: list[Citation] = field(default_factory=list)   # readable sources (ui helper)
 
     @property
     def related(self) -> list[Hit]:
@@ -147,6 +151,7 @@ class Answer:
             "error_text": self.error_text,
             "took_ms": self.took_ms,
             "log_id": self.log_id,
+            "citations": [c.model_dump(mode="json") for c in self.citations],
         }
 
 
@@ -207,7 +212,7 @@ def explain_error(kind: str, message: str) -> str:
     for pattern, text in ERROR_HINTS:
         if pattern.search(message) or pattern.search(kind):
             return text
-    return f"`{kind}`가 났습니다: {message.splitlines()[0][:300] if message else ''}"
+    return f"`{kind}` 오류가 났습니다: {message.splitlines()[0][:300] if message else ''}"
 
 
 def with_prelude(code: str) -> tuple[str, int]:
@@ -235,6 +240,7 @@ class Answerer:
             self.log = QuestionLog(settings.log_url)
         self._verifier: Any = verifier
         self._own_verifier = verifier is None
+        self._catalogue: dict[str, SourceDoc] | None = None
 
     def reload(self) -> None:
         """Pick up a changed index (after an entry was added)."""
@@ -279,7 +285,15 @@ class Answerer:
         except CoursebotError:
             return None
 
-    def answer(self, question: str, *, k: int | None = None, verify: bool = True) -> Answer:
+    @property
+    def catalogue(self) -> dict[str, SourceDoc]:
+        """The source catalogue (kb/sources.yaml), read once."""
+        if self._catalogue is None:
+            self._catalogue = load_sources()
+        return self._catalogue
+
+    def answer(self, question: str, *, k: int | None = None, verify: bool = True,
+               session: str | None = None, audience: Audience = "student") -> Answer:
         started = time.perf_counter()
         self.refresh()
         k = k or self.settings.top_k
@@ -312,13 +326,15 @@ class Answerer:
             out.text = entry.answer if entry is not None else best.chunk
             if entry is not None:
                 out.verifications = self.entry_verifications(entry, run=verify)
+                out.citations = [cite(s.doc, s.note, self.catalogue) for s in entry.sources]
         else:
             out.text = NOT_COVERED
         out.took_ms = int((time.perf_counter() - started) * 1000)
         if self.log is not None:
             out.log_id = self.log.record(question, answered=out.answered, entry_id=out.entry_id,
                                          confidence=out.confidence, has_code=code is not None,
-                                         took_ms=out.took_ms)
+                                         took_ms=out.took_ms, session=session, audience=audience,
+                                         answer=out.as_json())
         return out
 
     def verify_pasted(self, code: str) -> Verification:

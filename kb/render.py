@@ -131,7 +131,11 @@ def print_answer(answer: Any) -> None:
     else:
         console.print(Panel(Markdown(answer.text), title=f"{answer.title}  (confidence {answer.confidence:.2f})",
                             border_style="green"))
-        if answer.sources:
+        if answer.citations:
+            console.print("출처:", highlight=False)
+            for c in answer.citations:
+                console.print(f"  · {c.label}" + (f" — {c.note}" if c.note else ""), highlight=False)
+        elif answer.sources:
             console.print("출처: " + ", ".join(answer.sources), highlight=False)
         for v in answer.verifications:
             if not v.runs:

@@ -98,10 +98,7 @@ with tab_add:
             st.markdown(preview.entry.answer)
             for name, runs in preview.reports.items():
                 with st.expander(f"검증: {name}", expanded=True):
-                    columns = st.columns(len(runs))
-                    for column, run in zip(columns, runs, strict=True):
-                        with column:
-                            reports.report_table(run)
+                    reports.runs_side_by_side([r.to_json() for r in runs])
     if save_clicked:
         try:
             with st.status("검증하고 저장하는 중…", expanded=False) as status:
@@ -118,7 +115,7 @@ with tab_add:
     st.subheader("질문으로 시험해 보기")
     probe = st.text_input("학생처럼 질문해 보세요", key="probe")
     if probe:
-        answer = common.answerer().answer(probe, verify=False)
+        answer = common.answerer().answer(probe, verify=False, audience="instructor")
         if answer.answered:
             st.success(f"답한 항목: **{answer.title}** (`{answer.entry_id}`, 확신도 {answer.confidence:.2f})")
         else:

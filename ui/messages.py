@@ -11,3 +11,57 @@ INSTRUCTOR_UNSET = (
 )
 INSTRUCTOR_PROMPT = "강사 암호"
 INSTRUCTOR_WRONG = "암호가 맞지 않습니다."
+
+# Keras results
+COL_LAYER, COL_CLASS, COL_SHAPE, COL_PARAMS, COL_TENSOR = "레이어", "클래스", "출력 shape", "파라미터", "텐서"
+AT_LINE = " ({line}번째 줄)"
+SYNTAX_ERROR = "파이썬 문법 오류{where}: {detail}. 코드를 고친 뒤 다시 보내 주세요."
+REFUSED = "안전 정책 때문에 실행하지 않았습니다{where}: {reason}"
+ERROR_KINDS = {"Timeout": "시간 초과", "WorkerError": "실행기 오류", "SandboxError": "샌드박스 오류",
+               "Crashed": "실행 중 비정상 종료", "ForkHang": "실행기 오류"}
+TOTAL_PARAMS = " · 전체 파라미터 {n}"
+BUILT_FOR_COUNTING = ("파라미터 수를 세려고 coursebot이 입력 shape (None, None)으로 모델을 만들었습니다. "
+                      "Input 레이어로 shape을 직접 정해 주면 더 정확합니다.")
+BUILT_OK = "오류 없이 만들어졌습니다"
+OUTCOME_REFUSED, OUTCOME_RUNS = "실행 거부", "정상 실행"
+DIFF_TOTAL = "{var}의 전체 파라미터: {a} {x} · {b} {y}"
+DIFF_SHAPE = "{layer}의 출력 shape: {a} {x} · {b} {y}"
+DIFF_PARAMS = "{layer}의 파라미터: {a} {x} · {b} {y}"
+VERSION_DIFF = "버전 차이: {line}"
+NO_DIFFERENCE = "Keras 3와 Keras 2의 결과: 차이 없음"
+CHECKED = "검증: {name}{marks}"
+PASTED_RESULT = "붙여 넣은 코드 실행 결과"
+NOT_VERIFIED = "아직 검증되지 않았습니다."
+CLAIM_OK = "✓ 답변의 **{text}** — 실제 값 {real}"
+CLAIM_BAD = "✗ 답변의 {text} — 실제 값 {real}"
+
+# Snippet page
+VERIFY_TITLE = "coursebot · Keras 코드 검증"
+VERIFY_CAPTION = "Keras 코드를 붙여 넣으면 Keras 3와 Keras 2(tf-keras)로 실제로 만들어 보고 shape과 파라미터 수를 보여 줍니다."
+VERIFY_LABEL = "Keras 코드"
+VERIFY_BUTTON = "검증하기"
+VERIFY_RUNNING = "샌드박스에서 Keras로 만드는 중…"
+STATUS_DONE = "완료"
+STATUS_STOPPED = "시간 초과나 실행기 오류로 중단되었습니다"
+
+# Chat
+CHAT_TITLE = "coursebot · Keras 강의 Q&A"
+CHAT_CAPTION = ("강의 지식 베이스에서 답하고, 답에 나오는 Keras 코드는 실제로 만들어 shape과 파라미터 수를 보여 줍니다. "
+                "코드나 오류 메시지를 그대로 붙여 넣어도 됩니다.")
+CHAT_PLACEHOLDER = "질문을 입력하거나 Keras 코드/오류를 붙여 넣으세요"
+NEW_CHAT = "새 대화"
+EXAMPLES_INTRO = "이런 질문을 해 보세요:"
+EXAMPLES = (
+    "LSTM(64) 뒤 Dense(64)의 파라미터 수는?",
+    "return_sequences=True와 False의 차이가 뭔가요?",
+    "TimeDistributed 레이어는 언제 쓰나요?",
+    "Conv1D에 4차원 입력을 넣으면 왜 에러가 나요?",
+)
+RUNNING_CODE = "붙여 넣은 코드를 Keras 3와 Keras 2로 실행하는 중…"
+SEARCHING = "답을 찾는 중…"
+ANSWERED_IN = "답변 완료"
+SOURCES = "출처"
+RELATED = "관련 질문"
+INTERRUPTED = "중단되었습니다: 답이 나오기 전에 다른 질문을 보내거나 페이지를 옮겼습니다. 다시 물어보세요."
+THANKS = "의견 고맙습니다!"
+INSTRUCTOR_DETAIL = "확신도 {confidence:.2f} · {ms:,} ms · 항목 `{entry}`"

@@ -91,17 +91,27 @@ def all_text(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def test_question_gets_an_answer_with_sources_and_a_verification_table(app_env: Settings) -> None:
+def test_question_gets_an_answer_with_readable_sources_tables_and_related_buttons(app_env: Settings) -> None:
     at = start()
+    assert [b.label for b in at.button if b.key.startswith("example-")] == list(messages.EXAMPLES)
     at.chat_input[0].set_value("LSTM(64) 뒤 Dense(64) 파라미터 수").run()
     assert not at.exception, at.exception
     text = all_text(at)
-    assert "8,256" in text and "출처:" in text
+    assert "8,256" in text and "강의 Q&A 게시판 · IMDB 감성 분석 실습 모델 질문" in text
+    assert ".txt" not in text and "확신도" not in text and " ms" not in text   # no file names, no internals
     assert any(e.label.startswith("검증: imdb-bilstm") for e in at.expander)
-    layer_tables = [t.value for t in at.table if "params" in t.value.columns]
-    assert any("8,256" in list(t["params"]) for t in layer_tables)
-    assert any("4,160" in list(t["params"]) for t in layer_tables)
+    layer_tables = [t.value for t in at.table if messages.COL_PARAMS in t.value.columns]
+    assert any("8,256" in list(t[messages.COL_PARAMS]) for t in layer_tables)
+    assert any("4,160" in list(t[messages.COL_PARAMS]) for t in layer_tables)
     assert "✓ 답변의 **8,256** — 실제 값 Keras 3: 8,256 · Keras 2: 8,256" in text
+    assert messages.NO_DIFFERENCE in text
+    assert not any(b.key.startswith("example-") for b in at.button)
+    related = [b for b in at.button if b.key.startswith("related-0-")]
+    assert related
+    asked = related[0].label
+    related[0].click().run()
+    assert not at.exception, at.exception
+    assert at.chat_message[2].markdown[0].value == asked    # the related entry was asked
 
 
 def test_out_of_scope_question_shows_the_not_covered_message(app_env: Settings) -> None:
