@@ -150,3 +150,17 @@ def print_answer(answer: Any) -> None:
     if related:
         console.print("관련 항목: " + "; ".join(f"{h.title} [{h.id}]" for h in related), highlight=False)
     console.print(f"[dim]{answer.took_ms} ms[/]")
+
+
+def print_gaps(gaps: Any) -> None:
+    console = Console()
+    if not gaps.groups:
+        console.print("No unanswered or thumbs-down student questions yet.")
+        return
+    for n, group in enumerate(gaps.groups, 1):
+        console.rule(f"{n}. {group.label} · asked {group.count}x")
+        for q in group.questions:
+            why = "unanswered" if q.reason == "unanswered" else "thumbs down"
+            console.print(f"  {q.times}x  {q.question.splitlines()[0][:100]}  [dim]({why})[/]", highlight=False)
+        console.print("[dim]draft entry:[/]")
+        console.print(group.draft, markup=False, highlight=False)

@@ -65,3 +65,19 @@ RELATED = "관련 질문"
 INTERRUPTED = "중단되었습니다: 답이 나오기 전에 다른 질문을 보내거나 페이지를 옮겼습니다. 다시 물어보세요."
 THANKS = "의견 고맙습니다!"
 INSTRUCTOR_DETAIL = "확신도 {confidence:.2f} · {ms:,} ms · 항목 `{entry}`"
+
+# Instructor page
+INSTRUCTOR_TITLE = "강사 페이지"
+TAB_ADD, TAB_GAPS = "항목 추가", "커버리지 공백"
+MODE_YAML, MODE_FORM = "YAML", "양식"
+GAP_COUNTS = ("학생 질문 {questions}개 · 답함 {answered}개 · :material/thumb_up: {thumbs_up} · "
+              ":material/thumb_down: {thumbs_down}")
+NO_GAPS = "답하지 못했거나 👎를 받은 학생 질문이 아직 없습니다."
+GAP_TITLE = "**{n}. {label}** · {count}번 물음"
+TIMES = "{n}번"
+REASON_UNANSWERED, REASON_DISLIKED = "답하지 못함", "낮은 평가"
+MAKE_DRAFT = "이 묶음으로 항목 초안 만들기"
+DRAFT_LOADED = "초안을 '항목 추가' 탭의 YAML 편집기에 넣었습니다. 답을 쓰고 미리보기 후 저장하세요."
+ALL_PENDING = "질문 전체 목록"
+COL_QUESTION, COL_TIMES, COL_REASON, COL_ENTRY, COL_CONFIDENCE, COL_LAST = (
+    "질문", "횟수", "이유", "답한 항목", "확신도", "마지막")
