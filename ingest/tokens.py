@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiwipiepy import Kiwi
 
 TOKENIZERS = ("bigram", "kiwi")
-VERSION = 2  # bump when tokens change: stored tokens of an older version are not reused
+VERSION = 3  # bump when tokens change: stored tokens of an older version are not reused
 
 HANGUL_RUN = re.compile(r"[가-힣]+")
 LATIN_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
@@ -63,10 +66,17 @@ def hangul_bigrams(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _kiwi() -> Any:
+def _kiwi() -> Kiwi:
+    """Kiwi with its language model only.
+
+    Its built-in dictionaries (proper nouns from Wikipedia and WikiData, common typos and chat-style
+    endings) add nothing to course questions about Keras layers, and loading them was most of a cold
+    ``coursebot ask`` (about 1.2 s of Kiwi's start). Retrieval hit@1 on the dev and held-out sets is
+    the same without them (see ``bench/startup.py`` and ``coursebot eval``).
+    """
     from kiwipiepy import Kiwi
 
-    return Kiwi(load_multi_dict=False)
+    return Kiwi(load_default_dict=False, load_typo_dict=False, load_multi_dict=False)
 
 
 def kiwi_tokens(text: str) -> list[str]:
@@ -80,3 +90,4 @@ def tokenize(text: str, mode: str = "bigram") -> list[str]:
     """Tokens of ``text`` for BM25 (``mode`` is ``bigram`` or ``kiwi``)."""
     korean = kiwi_tokens(text) if mode == "kiwi" else hangul_bigrams(text)
     return korean + latin_tokens(text)
+

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from kb.core.errors import DuplicateEntry, EntryCheckFailed, UsageError
+from kb.core.numbers import StatedNumber, stated_numbers
 from kb.core.schema import Entry
 from kb.core.settings import Settings
-from kb.core.store import entries_lock, parse_entry, write_entry
+from kb.core.store import entries_lock, parse_entry, unclaimed_problem, write_entry
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Preview:
     mismatches: list[str] = field(default_factory=list)
     reports: dict[str, list[Any]] = field(default_factory=dict)   # snippet name -> VerifyReport per version
     duplicate: bool = False
+    numbers: list[StatedNumber] = field(default_factory=list)  # counts and shapes the answers state, and their ties
 
     @property
     def ok(self) -> bool:
@@ -73,14 +75,18 @@ def preview_entry(text: str, file: str, settings: Settings, *, verifier: Any = N
     from kb.core.errors import CoursebotError
 
     try:
-        entry = parse_entry(text, file)
+        entry = parse_entry(text, file, check_numbers=False)
     except CoursebotError as exc:
         return Preview(None, error=str(exc))
-    preview = Preview(entry, duplicate=(settings.entries_dir / f"{entry.id}.yaml").exists())
+    preview = Preview(entry, duplicate=(settings.entries_dir / f"{entry.id}.yaml").exists(),
+                      numbers=stated_numbers(entry))
+    problem = unclaimed_problem(entry, file)
+    if problem is not None:  # still verified below, so the page can show the real values next to the numbers
+        preview.error = str(problem)
     try:
         preview.mismatches, preview.reports = verify_entry(entry, settings, verifier=verifier)
     except CoursebotError as exc:
-        preview.error = str(exc)
+        preview.error = preview.error or str(exc)
     return preview
 
 

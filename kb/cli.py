@@ -163,6 +163,7 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.list:
         return _list_entries(entries, args.json)
 
+    from kb.core.numbers import stated_numbers
     from verifiers import Verifier
     from verifiers.claims import verify_and_check
 
@@ -178,6 +179,7 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         _emit_json({
             "ok": not mismatches,
             "entries": [{"id": e.id, "snippets": len(e.verify), "claims": len(e.claims),
+                         "numbers": [n.model_dump(mode="json") for n in stated_numbers(e)],
                          "mismatches": [str(m) for m in found]} for e, found in results],
         })
     else:

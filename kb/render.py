@@ -71,6 +71,19 @@ def print_check(results: list[tuple[Entry, list[Mismatch]]], console: Console | 
     for _, found in results:
         for mismatch in found:
             console.print(f"[red]✗[/red] {mismatch}")
+    console.print(check_summary(results), soft_wrap=True)
+
+
+def check_summary(results: list[tuple[Entry, list[Mismatch]]]) -> str:
+    """One line: entries, snippets, claims, the stated numbers and what ties them, mismatches."""
+    from kb.core.numbers import stated_numbers
+
+    numbers = [n for entry, _ in results for n in stated_numbers(entry)]
+    claimed = sum(1 for n in numbers if n.status == "claimed")
+    mismatches = sum(len(found) for _, found in results)
+    return (f"{len(results)} entries, {sum(len(e.verify) for e, _ in results)} snippets, "
+            f"{sum(len(e.claims) for e, _ in results)} claims; {len(numbers)} stated numbers in answer/answer_en: "
+            f"{claimed} claimed, {len(numbers) - claimed} unchecked with a reason; {mismatches} mismatch(es)")
 
 
 def print_entry_list(rows: list[dict[str, Any]], console: Console | None = None) -> None:

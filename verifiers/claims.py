@@ -87,6 +87,8 @@ def _compare_model(expect: ExpectCore, model: ModelInfo) -> list[tuple[str, Any,
 
 def claim_actual(claim: Claim, report: VerifyReport) -> Any:
     """The value in ``report`` that ``claim`` talks about (or a sentence why there is none)."""
+    if claim.what == "weight_shape":
+        return _weight_shape(claim, report)
     if claim.what in ("tensor_shape", "layer_params"):
         if claim.what == "tensor_shape":
             tensor = next((t for t in report.tensors if t.var == claim.var), None)
@@ -103,6 +105,17 @@ def claim_actual(claim: Claim, report: VerifyReport) -> Any:
         return f"no layer {claim.layer!r}"
     info = model.layers[index]
     return info.params if claim.what == "params" else info.output_shape
+
+
+def _weight_shape(claim: Claim, report: VerifyReport) -> Any:
+    """The shape of weight ``claim.weight`` (name without scope or ``:0``) of standalone layer ``claim.var``."""
+    layer = next((la for la in report.layers if la.var == claim.var), None)
+    if layer is None:
+        return f"no layer '{claim.var}'"
+    for weight in layer.weights:
+        if str(weight.get("name", "")).split(":")[0].split("/")[-1] == claim.weight:
+            return weight.get("shape")
+    return f"no weight '{claim.weight}' in '{claim.var}'"
 
 
 def resolve_layer(ref: int | str | None, model: ModelInfo) -> int | None:

@@ -9,12 +9,13 @@ so that a wrong number in an answer is caught.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
-Shape = list[Any]
+Shape = list[int | None]  # None for a batch or time axis of any size
+ClaimWhat = Literal["params", "total_params", "output_shape", "tensor_shape", "layer_params", "weight_shape"]
 
 
 class _Strict(BaseModel):
@@ -31,7 +32,7 @@ class LayerExpect(_Strict):
     output_shape: Shape | None = None
     params: int | None = Field(default=None, ge=0)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
@@ -84,9 +85,11 @@ class Claim(_Strict):
 
     text: str = Field(min_length=1, description="The number exactly as the answer writes it, e.g. 8,256.")
     snippet: str
-    what: Literal["params", "total_params", "output_shape", "tensor_shape", "layer_params"] = "params"
+    what: ClaimWhat = "params"
     layer: int | str | None = Field(default=None, description="Layer index, class name or Class#n.")
     var: str | None = Field(default=None, description="Tensor or standalone-layer variable.")
+    weight: str | None = Field(default=None, description=(
+        "For weight_shape: the weight's name without scope, e.g. kernel, recurrent_kernel, bias, embeddings."))
     model: str | None = None
     value: int | Shape | None = Field(default=None, description="Defaults to the number in text.")
     keras: Literal["2", "3"] | None = Field(default=None, description="Only check this Keras version.")
@@ -103,9 +106,11 @@ class Claim(_Strict):
     def _target(self) -> Claim:
         if self.what in ("params", "output_shape") and self.layer is None:
             raise ValueError(f"a '{self.what}' claim needs a layer")
+        if self.what == "weight_shape" and not (self.var and self.weight):
+            raise ValueError("a 'weight_shape' claim needs a var (a standalone layer) and a weight")
         if self.what in ("tensor_shape", "layer_params") and not self.var:
             raise ValueError(f"a '{self.what}' claim needs a var")
-        if self.what in ("output_shape", "tensor_shape") and self.value is None:
+        if self.what in ("output_shape", "tensor_shape", "weight_shape") and self.value is None:
             raise ValueError(f"a '{self.what}' claim needs a value (the shape as a list)")
         if self.value is None:
             self.expected()
@@ -154,6 +159,11 @@ class Entry(_Strict):
                 raise ValueError(f"claim {claim.text!r} refers to unknown snippet {claim.snippet!r}")
             if claim.text not in self.answer:
                 raise ValueError(f"claim {claim.text!r} does not appear in the answer text")
+            if self.answer_en is not None and claim.text not in self.answer_en:
+                raise ValueError(f"claim {claim.text!r} does not appear in answer_en")
+        for item in self.unchecked:
+            if item.text not in self.answer and item.text not in (self.answer_en or ""):
+                raise ValueError(f"unchecked {item.text!r} appears in neither answer nor answer_en")
         return self
 
     def snippet(self, name: str) -> Snippet:

@@ -9,7 +9,7 @@ import math
 import os
 from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import get_type_hints
 
 from kb.core.errors import SettingInvalid
 
@@ -85,7 +85,7 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]  # each value was parsed by its field's type
 
 
-_TYPES: dict[str, Any] = get_type_hints(Settings)
+_TYPES: dict[str, object] = get_type_hints(Settings)
 _BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
@@ -93,7 +93,7 @@ def env_name(field_name: str) -> str:
     return "COURSEBOT_" + field_name.upper()
 
 
-def _parse(f: Field[Any], key: str, raw: str) -> object:
+def _parse(f: Field[object], key: str, raw: str) -> object:
     """Parse ``raw`` by the field's declared type; ``choices``/``min``/``max`` metadata bound it."""
     kind = _TYPES[f.name]
     meta = f.metadata

@@ -12,21 +12,29 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 from filelock import FileLock
 from pydantic import ValidationError
 
 from kb.core.errors import DuplicateEntry, EntryInvalid
+from kb.core.numbers import unclaimed_numbers
 from kb.core.pii import find_pii
 from kb.core.schema import Entry
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 LOCK_NAME = ".entries.lock"
 
 
-def parse_entry(text: str, file: str, *, expect_id: str | None = None) -> Entry:
-    """Parse and validate one entry's YAML text; ``file`` is only used in messages."""
+def parse_entry(text: str, file: str, *, expect_id: str | None = None, check_numbers: bool = True) -> Entry:
+    """Parse and validate one entry's YAML text; ``file`` is only used in messages.
+
+    With ``check_numbers`` (the default) an entry whose answer states a parameter count or shape that
+    no claim checks and no ``unchecked:`` item explains is refused (see :mod:`kb.core.numbers`).
+    """
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -41,17 +49,32 @@ def parse_entry(text: str, file: str, *, expect_id: str | None = None) -> Entry:
     except ValidationError as exc:
         err = exc.errors()[0]
         field = _field_path(err["loc"])
-        raise EntryInvalid(file, field, _describe(dict(err))) from None
+        raise EntryInvalid(file, field, _describe(err)) from None
     if expect_id is not None and entry.id != expect_id:
         raise EntryInvalid(file, "id", f"is '{entry.id}' but must equal the file name '{expect_id}'")
     pii = find_pii(_all_text(data))
     if pii:
         raise EntryInvalid(file, "", "contains personal data (an e-mail address or phone number); "
                            "remove it")
+    problem = unclaimed_problem(entry, file) if check_numbers else None
+    if problem is not None:
+        raise problem
     return entry
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
+def unclaimed_problem(entry: Entry, file: str) -> EntryInvalid | None:
+    """The refusal for an entry stating numbers nothing checks (one sentence naming the first), or None."""
+    missing = unclaimed_numbers(entry)
+    if not missing:
+        return None
+    first = missing[0]
+    what = "shape" if first.kind == "shape" else "number"
+    more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+    return EntryInvalid(file, first.field, f"states the {what} {first.text}{more} that no claim checks; tie it "
+                        "to a snippet under claims: or list it under unchecked: with a reason")
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
         if isinstance(part, int):
@@ -61,7 +84,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: ErrorDetails) -> str:
     kind = err["type"]
     if kind == "missing":
         return "is missing"
@@ -74,7 +97,7 @@ def _describe(err: dict[str, Any]) -> str:
     return f"is invalid: {msg[0].lower() + msg[1:] if msg else 'bad value'}"
 
 
-def _all_text(data: Any) -> str:
+def _all_text(data: object) -> str:
     if isinstance(data, dict):
         return "\n".join(_all_text(v) for v in data.values())
     if isinstance(data, list):

@@ -54,3 +54,19 @@ def test_no_pii_by_the_release_checks_own_pattern() -> None:
                          r"|01[016789][- .]?[0-9]{3,4}[- .]?[0-9]{4}")
     for path in ENTRIES_DIR.glob("*.yaml"):
         assert not pattern.search(path.read_text(encoding="utf-8")), path.name
+
+
+def test_doubtful_statements_are_corrected_in_both_languages() -> None:
+    by_id = {e.id: e for e in load_entries(ENTRIES_DIR)}
+    hyper = by_id["lstm-hyperparameters"]
+    assert "`units`" in hyper.answer.split("파라미터 수를 바꾸는 인자는")[1][:40]
+    assert "Only `units`" in (hyper.answer_en or "")
+    assert {c.text for c in hyper.claims} >= {"1,760", "1,680", "6,720"}
+    for entry_id in ("lstm-hyperparameters", "dropout-vs-recurrent-dropout"):
+        for text in (by_id[entry_id].answer, by_id[entry_id].answer_en or ""):
+            assert all(word in text for word in ("cuDNN", "tanh", "sigmoid", "unroll", "use_bias")), entry_id
+    invariance = by_id["translation-invariance-1d"]
+    assert "등변성" in invariance.answer and "equivariant" in (invariance.answer_en or "")
+    time_axis = by_id["keras-time-axis"]
+    assert "항상" not in time_axis.answer
+    assert "time_major" in time_axis.answer and "time_major" in (time_axis.answer_en or "")
