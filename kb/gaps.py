@@ -75,8 +75,8 @@ def _clusters(texts: list[str], settings: Settings, embedder: Any) -> list[int]:
 
 
 def _words(text: str, settings: Settings) -> list[str]:
-    from kb.answer import extract_code
     from ingest.tokens import tokenize
+    from kb.answer import extract_code
 
     code, rest = extract_code(text)
     words = tokenize(rest if code is not None else text, settings.tokenizer)

@@ -81,3 +81,22 @@ DRAFT_LOADED = "초안을 '항목 추가' 탭의 YAML 편집기에 넣었습니�
 ALL_PENDING = "질문 전체 목록"
 COL_QUESTION, COL_TIMES, COL_REASON, COL_ENTRY, COL_CONFIDENCE, COL_LAST = (
     "질문", "횟수", "이유", "답한 항목", "확신도", "마지막")
+
+# Entry form
+FORM_ID = "id (영문 소문자와 -)"
+FORM_TITLE = "제목"
+FORM_TAGS = "태그 (쉼표로 구분)"
+FORM_QUESTION = "대표 질문"
+FORM_PARAPHRASES = "다른 표현들 (한 줄에 하나)"
+FORM_ANSWER = "답변 (Markdown)"
+FORM_SOURCES = "출처 문서 id (쉼표로 구분)"
+FORM_CODE = "검증할 Keras 코드"
+FORM_RUN = "코드 실행해서 실제 값 보기"
+FORM_NUMBERS = "**답변에 적힌 숫자** — 각 숫자를 코드의 레이어(또는 모델 전체)와 묶으세요. 실제 Keras 값이 옆에 보입니다."
+FORM_RUN_FIRST = "레이어를 고르려면 먼저 '코드 실행해서 실제 값 보기'를 누르세요."
+FORM_TIE = "검증 방법"
+FORM_TOTAL = "모델 전체 파라미터"
+FORM_LAYER = "레이어 {n}: {name} ({cls})"
+FORM_UNCHECKED = "검증하지 않음 (이유 적기)"
+FORM_REASON = "검증하지 않는 이유"
+FORM_REAL = "{mark} 실제 값 (Keras 3): **{value}**"

@@ -200,3 +200,63 @@ def test_snippet_verification_page(app_env: Settings) -> None:
     assert not at.exception
     assert any("Kernel shape" in e.value for e in at.error)
     assert any("버전 차이" in w.value for w in at.warning)
+
+
+def test_yaml_mode_refuses_an_unchecked_number_in_one_sentence(app_env: Settings) -> None:
+    at = instructor()
+    at.text_area(key="entry_yaml").input(NEW_ENTRY.replace("= 4,032개입니다.", "= 4,032개입니다. 총 9,999개의 파라미터."))
+    at.button(key="save").click().run()
+    errors = [e.value for e in at.error if "저장하지 않았습니다" in e.value]
+    assert len(errors) == 1 and "9,999" in errors[0] and "\n" not in errors[0], all_text(at)
+    assert not (app_env.entries_dir / "gru-32-params.yaml").exists()
+
+
+LSTM32 = ("from tensorflow.keras.layers import Input, LSTM\nfrom tensorflow.keras.models import Model\n"
+          "x = Input(shape=(None, 1))\nmodel = Model(x, LSTM(32)(x))\n")
+
+
+def test_form_ties_each_number_to_a_layer_with_the_real_value_and_refuses_an_unchecked_one(
+        app_env: Settings) -> None:
+    from ui.entry_form import TOTAL, UNCHECKED
+
+    at = instructor()
+    at.radio(key="mode").set_value(messages.MODE_FORM).run()
+    at.text_input(key="f_id").input("lstm-32-one-feature")
+    at.text_input(key="f_title").input("LSTM(32)의 파라미터 수")
+    at.text_input(key="f_question").input("특성 1개에 LSTM(32)면 파라미터가 몇 개?")
+    at.text_area(key="f_answer").input("4·(1·32 + 32·32 + 32) = 4,352개입니다. 어떤 책은 9,999개라고 합니다.")
+    at.text_area(key="f_code").input(LSTM32).run()
+    at.button(key="f_run").click().run()
+    assert not at.exception, at.exception
+    first, second = at.selectbox(key="tie-0-4,352"), at.selectbox(key="tie-1-9,999")
+    assert first.value == TOTAL and "✓ 실제 값 (Keras 3): **4,352**" in all_text(at)
+    assert any(o.startswith("레이어 ") and "(LSTM)" in o for o in first.options)
+    second.set_value(UNCHECKED).run()
+    at.button(key="save").click().run()
+    errors = [e.value for e in at.error if "저장하지 않았습니다" in e.value]
+    assert len(errors) == 1 and "9,999" in errors[0], all_text(at)
+    assert not (app_env.entries_dir / "lstm-32-one-feature.yaml").exists()
+    at.text_input(key="reason-1-9,999").input("다른 책의 틀린 값을 인용한 것입니다").run()
+    at.button(key="save").click().run()
+    assert any("저장했고" in s.value for s in at.success), all_text(at)
+    saved = (app_env.entries_dir / "lstm-32-one-feature.yaml").read_text(encoding="utf-8")
+    assert "total_params" in saved and "unchecked" in saved
+
+
+def test_a_gap_group_becomes_an_entry_that_answers(app_env: Settings) -> None:
+    at = start()
+    for q in ("파이토치로 LSTM 만드는 법", "PyTorch에서 LSTM 구현 방법"):
+        at.chat_input[0].set_value(q).run()
+    instructor(at)
+    at.text_input(key="probe").input("파이토치 LSTM 예제").run()            # not a student question
+    assert any("2번 물음" in m.value for m in at.markdown), all_text(at)   # the probe is not counted
+    at.button(key="draft-0").click().run()
+    draft = at.text_area(key="entry_yaml").value
+    assert "파이토치로 LSTM 만드는 법" in draft and "PyTorch에서 LSTM 구현 방법" in draft
+    at.text_area(key="entry_yaml").input(draft.replace(
+        "TODO: 강사가 답을 씁니다. 숫자를 적으면 claims로 스니펫과 묶으세요.",
+        "이 강의는 Keras를 씁니다. PyTorch의 nn.LSTM은 다루지 않으니 Keras의 LSTM 레이어로 실습하세요."))
+    at.button(key="save").click().run()
+    assert any("저장했고" in s.value for s in at.success), all_text(at)
+    at.text_input(key="probe").input("PyTorch로 LSTM 구현하려면?").run()
+    assert any("답한 항목" in s.value and "gap-" in s.value for s in at.success), all_text(at)
