@@ -41,6 +41,11 @@ class Loader:
             self.seconds = time.perf_counter() - self.started
             self._done.set()
 
+    def wait(self) -> BaseException | None:
+        """Block until loaded; the failure, if loading failed."""
+        self._done.wait()
+        return self._error
+
     @property
     def ready(self) -> bool:
         return self._done.is_set()
@@ -52,9 +57,22 @@ class Loader:
         return self._answerer
 
 
+_LOADERS: dict[Settings, Loader] = {}
+_LOCK = threading.Lock()
+
+
+def loader_for(settings: Settings) -> Loader:
+    """The process's loader for these settings, started on first use (``ui.serve`` starts it before
+    the server listens; otherwise the first page view does)."""
+    with _LOCK:
+        if settings not in _LOADERS:
+            _LOADERS[settings] = Loader(settings)
+        return _LOADERS[settings]
+
+
 @st.cache_resource(show_spinner=False)
 def _loader() -> Loader:
-    return Loader(Settings.from_env())
+    return loader_for(Settings.from_env())
 
 
 def start_loading() -> None:
