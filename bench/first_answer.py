@@ -55,6 +55,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--project", type=Path, default=ROOT)
     parser.add_argument("--launch", choices=["serve", "streamlit"], default="serve")
+    parser.add_argument("--delay", type=float, default=0.0,
+                        help="seconds a student reads the page before asking (default: asks at once)")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,15 +85,19 @@ def main() -> int:
             WebDriverWait(driver, 300).until(
                 lambda d: d.find_elements(By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']"))
             page = time.perf_counter() - t0
+            time.sleep(args.delay)
             first = ask(driver, *QUESTIONS[0], turn=1)
             warm = ask(driver, *QUESTIONS[1], turn=2)
             print(f"server up {up:.1f} s · chat box shown {page:.1f} s · first answer {first:.1f} s · "
-                  f"warm answer {warm:.1f} s  ({args.project}, {args.launch})")
+                  f"warm answer {warm:.1f} s  ({args.project}, {args.launch}, asked {args.delay:g} s after the page showed)")
         finally:
             driver.quit()
             proc.terminate()
             proc.wait(timeout=30)
             log.close()
+            for line in (Path(tmp) / "server.log").read_text().splitlines():
+                if line.startswith("coursebot:"):
+                    print("  server:", line)
     return 0
 
 

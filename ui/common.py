@@ -31,10 +31,10 @@ class Loader:
             from kb.answer import Answerer
 
             answerer = Answerer(self.settings)
-            answerer.warm_up()                  # Keras workers start in their own thread
             self.step = messages.LOADING_EMBEDDER
             answerer.searcher.search("LSTM", k=1)   # loads the embedder and the BM25 tokenizer
             self._answerer = answerer
+            answerer.warm_up()   # then the Keras workers, in their own thread (not competing with the above)
         except BaseException as exc:
             self._error = exc
         finally:
@@ -80,11 +80,14 @@ def start_loading() -> None:
     _loader()
 
 
+@st.fragment(run_every=1.0)
 def loading_notice() -> None:
-    """A visible progress message while the index and the embedder are still loading."""
+    """A visible progress message while the index and the embedder are still loading (it updates
+    itself every second and disappears once they are ready)."""
     loader = _loader()
     if not loader.ready:
-        st.info(loader.step, icon=":material/hourglass_top:")
+        seconds = time.perf_counter() - loader.started
+        st.info(f"{loader.step} ({seconds:.0f}초)", icon=":material/hourglass_top:")
 
 
 def answerer() -> Any:
