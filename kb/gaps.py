@@ -80,7 +80,9 @@ def _words(text: str, settings: Settings) -> list[str]:
 
     code, rest = extract_code(text)
     words = tokenize(rest if code is not None else text, settings.tokenizer)
-    return [w for w in words if len(w) > 1 and w.lower() not in CODE_WORDS and not w.isdigit()]
+    # Short Latin pieces ("py" of PyTorch) tell nothing; Korean words of two syllables do.
+    return [w for w in words if len(w) > (2 if w.isascii() else 1) and w.lower() not in CODE_WORDS
+            and not w.isdigit()]
 
 
 def _labels(groups: list[list[Pending]], settings: Settings) -> list[list[str]]:

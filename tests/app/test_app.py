@@ -260,3 +260,29 @@ def test_a_gap_group_becomes_an_entry_that_answers(app_env: Settings) -> None:
     assert any("저장했고" in s.value for s in at.success), all_text(at)
     at.text_input(key="probe").input("PyTorch로 LSTM 구현하려면?").run()
     assert any("답한 항목" in s.value and "gap-" in s.value for s in at.success), all_text(at)
+
+
+def test_history_survives_a_refresh_and_a_cut_off_question_is_kept(app_env: Settings) -> None:
+    from kb.qlog import QuestionLog
+
+    log = QuestionLog(app_env.log_url)
+    answer = {"answered": False, "answer": "없는 내용입니다", "verifications": [], "hits": [], "entry": None,
+              "sources": [], "citations": [], "confidence": 0.1, "took_ms": 5, "title": ""}
+    log.record("첫 질문", answered=False, entry_id=None, confidence=0.1, session="s-refresh", answer=answer)
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.query_params["s"] = "s-refresh"
+    at.run()                                        # a refresh: a new browser session, same URL
+    assert not at.exception, at.exception
+    assert at.chat_message[0].markdown[0].value == "첫 질문"
+    assert any("없는 내용입니다" in i.value for i in at.info)
+    # A question whose run was cut off: logged meanwhile -> shown with its answer; never logged -> the note.
+    log.record("둘째 질문", answered=False, entry_id=None, confidence=0.1, session="s-refresh",
+               answer={**answer, "answer": "둘째 답"})
+    at.session_state["history"] = [*at.session_state["history"],
+                                   {"question": "둘째 질문", "answer": None, "log_id": None},
+                                   {"question": "셋째 질문", "answer": None, "log_id": None}]
+    at.run()
+    assert any("둘째 답" in i.value for i in at.info)
+    assert [w.value for w in at.warning] == [messages.INTERRUPTED]
+    at.button(key="new_chat").click().run()
+    assert not at.chat_message and at.query_params["s"] != "s-refresh"

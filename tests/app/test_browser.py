@@ -95,6 +95,12 @@ def messages(driver: webdriver.Chrome) -> list[WebElement]:
     return list(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']"))
 
 
+def tab(driver: webdriver.Chrome, label: str) -> WebElement:
+    found = driver.find_elements(By.XPATH, f"//*[@role='tab'][contains(., '{label}')]")
+    assert found, driver.page_source[-3000:]
+    return found[0]
+
+
 def ask(driver: webdriver.Chrome, question: str, turn: int, expect: str = "") -> float:
     """Type a question; the seconds until its answer (turn n: message 2n) is on screen."""
     wait = WebDriverWait(driver, 300, poll_frequency=0.1)
@@ -143,7 +149,8 @@ def test_a_student_gets_a_readable_verified_answer_and_follows_a_related_entry(
 def test_the_instructor_unlocks_the_page_and_turns_a_gap_into_an_entry_that_answers(
         server: str, browser: webdriver.Chrome) -> None:
     browser.get(server)
-    for n, q in enumerate(("파이토치로 LSTM 만드는 법", "PyTorch에서 LSTM 구현 방법", "파이토치 LSTM 예제"), 1):
+    for n, q in enumerate(("파이토치로 LSTM 만드는 법", "PyTorch에서 LSTM 구현 방법", "파이토치 LSTM 예제",
+                           "김치찌개 끓이는 법"), 1):
         ask(browser, q, n, "찾지 못했습니다")
     browser.get(f"{server}/instructor")
     wait = WebDriverWait(browser, 300)
@@ -151,13 +158,15 @@ def test_the_instructor_unlocks_the_page_and_turns_a_gap_into_an_entry_that_answ
     assert "항목 추가" not in body(browser)                   # locked: only the passphrase box
     secret.send_keys(PASSWORD + Keys.ENTER)
     wait.until(lambda d: "커버리지 공백" in body(d))
-    browser.find_element(By.XPATH, "//button[@role='tab'][.//*[contains(text(), '커버리지 공백')]]").click()
-    wait.until(lambda d: "3번 물음" in body(d))
+    tab(browser, "커버리지 공백").click()
+    wait.until(lambda d: "3번 물음" in body(d) and "김치찌개" in body(d))
+    browser.set_window_size(1400, 1000)
     time.sleep(0.5)
     browser.save_screenshot(str(DOCS / "instructor-gaps.png"))
+    browser.set_window_size(1400, 2400)
     browser.find_element(By.XPATH, "//*[contains(@class, 'st-key-draft-0')]//button").click()
     wait.until(lambda d: "초안을" in body(d))
-    browser.find_element(By.XPATH, "//button[@role='tab'][.//*[contains(text(), '항목 추가')]]").click()
+    tab(browser, "항목 추가").click()
     editor = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, ".st-key-entry_yaml textarea")))
     todo = "TODO: 강사가 답을 씁니다. 숫자를 적으면 claims로 스니펫과 묶으세요."
     value = editor.get_attribute("value") or ""
