@@ -354,7 +354,10 @@ class Answerer:
                          differences=differences(runs[0], runs[1]) if len(runs) == 2 else [])
         rejected = next((r.rejected for r in runs if r.rejected), None)
         if rejected:
-            v.explanation = f"이 코드는 안전 정책 때문에 실행하지 않았습니다: {rejected.reason}."
+            syntax = rejected.reason.startswith("it is not valid Python")   # not a safety refusal (ui helper)
+            v.explanation = (f"코드에 파이썬 문법 오류가 있어 실행하지 않았습니다{f' ({rejected.line}번째 줄)' if rejected.line else ''}: "
+                             f"{rejected.reason.removeprefix('it is not valid Python').strip(' ()')}." if syntax else
+                             f"이 코드는 안전 정책 때문에 실행하지 않았습니다: {rejected.reason}.")
         else:
             failed = [r for r in runs if r.error]
             if failed:
