@@ -29,7 +29,12 @@ lint: install
 
 bench: install
 	$(PY) bench/verify.py
-	$(PY) bench/retrieval.py
+	$(PY) bench/retrieval.py --synthetic 0
+	$(PY) bench/answer.py
+	$(PY) bench/startup.py
+	$(PY) bench/growth.py
+	$(PY) bench/footprint.py
+	$(PY) bench/loadtest.py
 
 # Regenerate the pinned requirements*.txt from pyproject.toml (after changing a dependency there).
 lock: install

@@ -1,228 +1,44 @@
-"""What a student gets back: a cited answer, backed by verified Keras results.
+"""What a student gets back: their own numbers first, then a cited answer backed by verified Keras results.
 
-``Answerer.answer(question)`` searches the index, takes the best entry's answer, its sources and
-related hits, and attaches the *verifications* of the entry's snippets (real shapes and params
-per Keras version, with every claimed number marked ✓ or ✗). A question that contains Keras code
-(a fenced block, or lines that parse as Python and call Keras) has that code built in the sandbox
-too; when it fails, the error is explained and used to find the entry that explains it. Pasted
-error text alone (a traceback or ``ValueError: ...`` line) is searched on its message.
+``Answerer.answer(question)`` runs these steps (each in its own module):
 
-The CLI and ``app.py`` only render the :class:`Answer`; nothing here imports TensorFlow (the
-verifier runs Keras in its own worker processes) or Streamlit.
+1. :mod:`kb.question` — the length cap, Keras code and error messages in the question;
+2. :mod:`kb.prose` — layers and sizes written in prose; :mod:`kb.dialogue` resolves a follow-up
+   against the previous turn (its topic for retrieval, its configuration for building);
+3. :mod:`kb.search` — the best entry; its answer in the student's language (``answer_en``);
+4. :mod:`kb.lead` — the student's configuration built in both Keras versions (a ``"question"``
+   verification) and the ``lead`` answering their numbers; :mod:`kb.pasted` — pasted code built;
+5. the entry's own verifications, with every claimed number marked ✓ or ✗.
+
+Nothing here imports TensorFlow (the verifier runs Keras in its own worker processes) or Streamlit.
 """
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import re
 import time
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from kb.answer_types import Answer, ClaimCheck, Verification
 from kb.core.errors import CoursebotError
 from kb.core.settings import Settings
-from kb.core.sources import Citation, SourceDoc, cite, load_sources
-from kb.search import Hit, Searcher
+from kb.core.sources import SourceDoc, cite, load_sources
+from kb.decline import refusal_for, suggestions
+from kb.dialogue import Context, previous_context, resolve
+from kb.error_match import SANDBOX_KINDS
+from kb.lead import answer_numbers
+from kb.messages import KO, language, say
+from kb.pasted import explain_error, verify_pasted, with_prelude
+from kb.prose import ModelSpec, parse
+from kb.question import KERAS_NAMES, check_length, extract_code, extract_error
+from kb.search import Searcher
 
-Audience = Literal["student", "instructor"]
+__all__ = ["NOT_COVERED", "Answer", "Answerer", "ClaimCheck", "Verification", "explain_error",
+           "extract_code", "extract_error", "with_prelude"]
 
-NOT_COVERED = (
-    "이 질문은 강의 지식 베이스에서 자신 있게 답할 내용을 찾지 못했습니다. "
-    "coursebot은 Keras로 배우는 딥러닝/NLP 강의 내용(RNN·LSTM·GRU, Bidirectional, Conv1D, "
-    "Embedding, TimeDistributed, return_sequences, 파라미터 수와 출력 shape 등)을 다룹니다. "
-    "레이어 이름이나 오류 메시지를 넣어 다시 물어보거나, Keras 코드를 붙여 넣으면 직접 실행해 shape과 "
-    "파라미터를 보여 드립니다. 강의 운영(일정, 과제, 출석) 문의는 강사에게 해 주세요."
-)
-
-KERAS_NAMES = re.compile(
-    r"\b(Sequential|Model|Input|Dense|LSTM|GRU|SimpleRNN|Conv1D|Conv2D|Embedding|Bidirectional|"
-    r"TimeDistributed|Dropout|Flatten|MaxPooling1D|AveragePooling1D|GlobalMaxPooling1D|"
-    r"GlobalAveragePooling1D|Concatenate|concatenate|keras|layers)\b")
-FENCE = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
-ERROR_LINE = re.compile(r"\b([A-Z][A-Za-z]*(?:Error|Exception)):\s*(.+)")
-PRELUDE = (
-    "import tensorflow as tf\n"
-    "from tensorflow import keras\n"
-    "from tensorflow.keras import Input\n"
-    "from tensorflow.keras.models import Sequential, Model\n"
-    "from tensorflow.keras.layers import *\n"
-)
-
-# Common errors, explained in the student's terms (pattern in the message -> explanation).
-ERROR_HINTS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"Unrecognized keyword arguments passed to Bidirectional|unexpected keyword argument "
-                r"'return_sequences'", re.I),
-     "`return_sequences`(또는 `return_state`)는 `Bidirectional`이 아니라 안쪽 RNN 레이어의 인자입니다: "
-     "`Bidirectional(LSTM(64, return_sequences=True))`처럼 쓰세요."),
-    (re.compile(r"Kernel shape must have the same length as input|expected ndim=3, found ndim=4", re.I),
-     "`Conv1D`는 (배치, 길이, 채널)의 3차원 입력만 받는데 4차원 텐서가 들어왔습니다. 단어마다 Conv1D를 "
-     "적용하려면 `TimeDistributed(Conv1D(...))`로 감싸세요."),
-    (re.compile(r"expected ndim=3, found ndim=2|expects? (?:a )?3D input|received input with shape "
-                r"\(None, \d+\)", re.I),
-     "RNN 레이어는 (배치, 시간, 특성)의 3차원 입력이 필요한데 2차원이 들어왔습니다. 앞의 RNN에 "
-     "`return_sequences=True`를 주었는지, 입력 shape이 맞는지 확인하세요."),
-    (re.compile(r"has not yet been built|not built|You must call `build", re.I),
-     "모델이 아직 빌드되지 않아 파라미터 수를 셀 수 없습니다. `Input(shape=...)`으로 시작하거나 "
-     "`model.build((None, 길이))`를 먼저 호출하세요."),
-    (re.compile(r"is not defined", re.I),
-     "정의되지 않은 이름이 있습니다. 필요한 레이어를 import 했는지, 변수 이름이 맞는지 확인하세요."),
-]
+NOT_COVERED = KO["not_covered"]
 
 
-@dataclass
-class ClaimCheck:
-    text: str            # the number as the answer writes it
-    keras: str           # Keras major version checked
-    actual: Any          # what Keras really gives
-    ok: bool
-
-    def as_json(self) -> dict[str, Any]:
-        return {"text": self.text, "keras": self.keras, "actual": self.actual, "ok": self.ok}
-
-
-@dataclass
-class Verification:
-    """One snippet's real results per Keras version (from an entry or pasted by the student)."""
-
-    source: str                      # "entry" | "pasted"
-    entry_id: str | None
-    name: str
-    code: str
-    status: str                      # "verified" | "cached" | "not_verified" | "failed"
-    runs: list[Any] = field(default_factory=list)        # VerifyReport per Keras version
-    differences: list[str] = field(default_factory=list)
-    claims: list[ClaimCheck] = field(default_factory=list)
-    explanation: str = ""            # for a failing pasted snippet: the error in plain words
-    message: str = ""                # why it is not verified, when it is not
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.runs) and all(r.ok for r in self.runs)
-
-    def claims_by_text(self) -> list[tuple[str, bool, list[ClaimCheck]]]:
-        """Claims grouped by the number the answer writes: (text, holds everywhere, per-version checks)."""
-        groups: dict[str, list[ClaimCheck]] = {}
-        for check in self.claims:
-            groups.setdefault(check.text, []).append(check)
-        return [(text, all(c.ok for c in checks), checks) for text, checks in groups.items()]
-
-    def as_json(self) -> dict[str, Any]:
-        return {"source": self.source, "entry": self.entry_id, "snippet": self.name, "code": self.code,
-                "status": self.status, "ok": self.ok, "runs": [r.to_json() for r in self.runs],
-                "differences": self.differences, "claims": [c.as_json() for c in self.claims],
-                "explanation": self.explanation, "message": self.message}
-
-
-@dataclass
-class Answer:
-    question: str
-    answered: bool
-    confidence: float
-    title: str = ""
-    text: str = ""                   # Markdown answer (or the not-covered message)
-    entry_id: str | None = None
-    sources: list[str] = field(default_factory=list)
-    hits: list[Hit] = field(default_factory=list)
-    hit_answers: dict[str, str] = field(default_factory=dict)
-    verifications: list[Verification] = field(default_factory=list)
-    pasted: Verification | None = None
-    error_text: str | None = None    # an error message found in the question (no code)
-    took_ms: int = 0
-    log_id: int | None = None
-    citations: list[Citation] = field(default_factory=list)   # readable sources (ui helper)
-
-    @property
-    def related(self) -> list[Hit]:
-        return [h for h in self.hits if h.id != self.entry_id]
-
-    def as_json(self) -> dict[str, Any]:
-        verifications = ([self.pasted] if self.pasted else []) + self.verifications
-        return {
-            "question": self.question,
-            "answered": self.answered,
-            "confidence": round(self.confidence, 4),
-            "title": self.title,
-            "answer": self.text,
-            "entry": self.entry_id,
-            "sources": self.sources,
-            "hits": [{**h.as_json(), "answer": self.hit_answers.get(h.id, "")} for h in self.hits],
-            "verifications": [v.as_json() for v in verifications],
-            "error_text": self.error_text,
-            "took_ms": self.took_ms,
-            "log_id": self.log_id,
-            "citations": [c.model_dump(mode="json") for c in self.citations],
-        }
-
-
-# -- finding code and errors in a question --------------------------------------------------------
-STRINGS_AND_COMMENTS = re.compile(r"#.*$|'[^']*'|\"[^\"]*\"", re.M)
-HANGUL = re.compile(r"[가-힣]")
-
-
-def _is_keras_code(code: str) -> bool:
-    # Python accepts Hangul identifiers, but a student's code has Hangul only in strings/comments.
-    if HANGUL.search(STRINGS_AND_COMMENTS.sub("", code)):
-        return False
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return False
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-    if not calls or not KERAS_NAMES.search(code):
-        return False
-    structural = any(isinstance(n, (ast.Assign, ast.Import, ast.ImportFrom)) for n in ast.walk(tree))
-    return structural or code.strip().count("\n") >= 1
-
-
-def extract_code(question: str) -> tuple[str | None, str]:
-    """(Keras code found in the question or None, the rest of the question)."""
-    fenced = FENCE.findall(question)
-    if fenced:
-        code = "\n".join(block.strip("\n") for block in fenced)
-        if code.strip():
-            return code, FENCE.sub(" ", question).strip()
-    lines = question.splitlines()
-    best: tuple[int, int] | None = None
-    for i in range(len(lines)):
-        for j in range(len(lines), i, -1):
-            if best and j - i <= best[1] - best[0]:
-                break
-            block = "\n".join(lines[i:j])
-            if block.strip() and _is_keras_code(block):
-                best = (i, j)
-                break
-    if best is None:
-        return None, question
-    code = "\n".join(lines[best[0]:best[1]])
-    rest = "\n".join(lines[:best[0]] + lines[best[1]:]).strip()
-    return code, rest
-
-
-def extract_error(question: str) -> str | None:
-    """The last ``SomethingError: message`` line in the question, if any."""
-    found = ERROR_LINE.findall(question)
-    if not found:
-        return None
-    kind, message = found[-1]
-    return f"{kind}: {message.strip()}"
-
-
-def explain_error(kind: str, message: str) -> str:
-    for pattern, text in ERROR_HINTS:
-        if pattern.search(message) or pattern.search(kind):
-            return text
-    return f"`{kind}` 오류가 났습니다: {message.splitlines()[0][:300] if message else ''}"
-
-
-def with_prelude(code: str) -> tuple[str, int]:
-    """Add the usual Keras imports to a pasted fragment that has none (students often omit them)."""
-    if re.search(r"^\s*(import|from)\s", code, re.M):
-        return code, 0
-    return PRELUDE + code, PRELUDE.count("\n")
-
-
-# -- the answerer -------------------------------------------------------------------------------
 class Answerer:
     """Holds the index, the searcher, the entries and (lazily) the verifier. Reuse one per process."""
 
@@ -287,88 +103,113 @@ class Answerer:
 
     @property
     def catalogue(self) -> dict[str, SourceDoc]:
-        """The source catalogue (kb/sources.yaml), read once."""
+        """The source catalogue (kb/sources.yaml), read once (readable citations)."""
         if self._catalogue is None:
             self._catalogue = load_sources()
         return self._catalogue
 
     def answer(self, question: str, *, k: int | None = None, verify: bool = True,
-               session: str | None = None, audience: Audience = "student") -> Answer:
+               history: list[Any] | None = None, session: str | None = None,
+               audience: str = "student") -> Answer:
+        """Answer one question; ``history`` (earlier Answers) or ``session`` (logged turns) is the context."""
         started = time.perf_counter()
+        check_length(question)
         self.refresh()
         k = k or self.settings.top_k
         question = question.strip()
+        lang = language(question)
+        # Refused whatever the score (personal data, financial advice): logged as refused, not as a gap.
+        refusal = refusal_for(question)
+        if refusal is not None:
+            return self._refused(question, refusal.kind.value, refusal.message, started, session, audience)
+        if history is None and session and self.log is not None:
+            history = list(self.log.turns(session))
         code, rest = extract_code(question)
         pasted = None
         query = question
         error_text = None
+        spec = ModelSpec()
         if code is not None:
-            pasted = self.verify_pasted(code) if verify else Verification(
-                "pasted", None, "pasted", code, "not_verified", message="--no-verify: the pasted code was not run.")
+            pasted = verify_pasted(self.verifier, code, lang) if verify else Verification(
+                source="pasted", name="pasted", code=code, status="not_verified",
+                message="--no-verify: the pasted code was not run.")
             names = " ".join(sorted(set(KERAS_NAMES.findall(code)) - {"keras", "layers", "Model", "Input"}))
-            failure = next((r.error for r in pasted.runs if r.error), None)
+            # the sandbox's own failures (Timeout, Rejected …) never become search words
+            failure = next((r.error for r in pasted.runs if r.error and r.error.type not in SANDBOX_KINDS), None)
             query = " ".join(filter(None, [rest, f"{failure.type}: {failure.message}" if failure else "", names]))
         else:
             error_text = extract_error(question)
+            spec = parse(question)
+        previous = previous_context(history)
+        resolution = resolve(question, spec, previous if code is None else None)
+        if resolution.follow_up:
+            query = resolution.query
         result = self.searcher.search(query or question, k=k, threshold=self.settings.abstain_threshold)
         out = Answer(question=question, answered=result.answered, confidence=result.confidence,
-                     hits=result.hits, pasted=pasted, error_text=error_text)
+                     lang=lang, hits=result.hits, pasted=pasted, error_text=error_text)
         entries = {h.id: self._entry(h.id) for h in result.hits if h.kind == "entry"}
         for hit in result.hits:
             entry = entries.get(hit.id)
-            out.hit_answers[hit.id] = entry.answer if entry is not None else hit.chunk
+            out.hit_answers[hit.id] = self._text(entry, lang) if entry is not None else hit.chunk
+        best_entry = entries.get(result.hits[0].id) if result.hits else None
+        # A follow-up rebuilds on what the previous turn built on (the same entry's snippet).
+        build_on = (self._entry(previous.entry_id) if resolution.changes and previous is not None
+                    and previous.entry_id else None) or best_entry
+        self._numbers(out, resolution.spec, build_on, verify)
+        if resolution.changes:
+            out.notes.insert(0, say(lang, "carried", changes=", ".join(resolution.changes)))
+        elif resolution.follow_up and previous is not None:
+            out.notes.insert(0, say(lang, "carried_topic", previous=previous.question[:80]))
         if result.answered and result.hits:
             best = result.hits[0]
-            entry = entries.get(best.id)
-            out.entry_id = best.id
-            out.title = best.title
-            out.sources = best.sources
-            out.text = entry.answer if entry is not None else best.chunk
-            if entry is not None:
-                out.verifications = self.entry_verifications(entry, run=verify)
-                out.citations = [cite(s.doc, s.note, self.catalogue) for s in entry.sources]
-        else:
-            out.text = NOT_COVERED
+            out.entry_id, out.title, out.sources = best.id, best.title, best.sources
+            out.text = self._text(best_entry, lang) if best_entry is not None else best.chunk
+            if best_entry is not None:
+                out.verifications = self.entry_verifications(best_entry, run=verify)
+                out.citations = [cite(s.doc, s.note, self.catalogue) for s in best_entry.sources]
+        elif not out.lead:
+            out.text = say(lang, "not_covered")
+            out.suggestions = suggestions(result.hits)
+        out.answered = out.answered or bool(out.lead)
+        topic = previous.question if resolution.follow_up and previous is not None else question
+        out.context = Context(question=topic, entry_id=out.entry_id or (previous.entry_id if previous else None),
+                              spec=resolution.spec if not resolution.spec.empty else None).model_dump(mode="json")
         out.took_ms = int((time.perf_counter() - started) * 1000)
         if self.log is not None:
             out.log_id = self.log.record(question, answered=out.answered, entry_id=out.entry_id,
                                          confidence=out.confidence, has_code=code is not None,
-                                         took_ms=out.took_ms, session=session, audience=audience,
+                                         took_ms=out.took_ms, session=session, context=out.context,
+                                         audience="instructor" if audience == "instructor" else "student",
+                                         answer=out.as_json())   # the chat shows it again after a refresh
+        return out
+
+    def _refused(self, question: str, kind: str, message: str, started: float, session: str | None,
+                 audience: str) -> Answer:
+        """A refused question: the fixed message, logged as refused (never as a content gap)."""
+        out = Answer(question=question, answered=False, confidence=0.0, text=message, refused=kind,
+                     lang=language(question))
+        out.took_ms = int((time.perf_counter() - started) * 1000)
+        if self.log is not None:
+            out.log_id = self.log.record(question, answered=False, entry_id=None, confidence=0.0,
+                                         refused=kind, took_ms=out.took_ms, session=session,
+                                         audience="instructor" if audience == "instructor" else "student",
                                          answer=out.as_json())
         return out
 
-    def verify_pasted(self, code: str) -> Verification:
-        from verifiers import differences
+    @staticmethod
+    def _text(entry: Any, lang: str) -> str:
+        english = getattr(entry, "answer_en", None)
+        return str(english) if lang == "en" and english else str(entry.answer)
 
-        full, shift = with_prelude(code)
-        try:
-            runs = self.verifier.verify(full)
-        except CoursebotError as exc:
-            return Verification("pasted", None, "pasted", code, "failed", message=str(exc))
-        for run in runs:
-            if shift and run.error and run.error.line:
-                run.error.line = max(1, run.error.line - shift)
-            if shift and run.rejected and run.rejected.line:
-                run.rejected.line = max(1, run.rejected.line - shift)
-        v = Verification("pasted", None, "pasted", code, "verified", runs=runs,
-                         differences=differences(runs[0], runs[1]) if len(runs) == 2 else [])
-        rejected = next((r.rejected for r in runs if r.rejected), None)
-        if rejected:
-            syntax = rejected.reason.startswith("it is not valid Python")   # not a safety refusal (ui helper)
-            v.explanation = (f"코드에 파이썬 문법 오류가 있어 실행하지 않았습니다{f' ({rejected.line}번째 줄)' if rejected.line else ''}: "
-                             f"{rejected.reason.removeprefix('it is not valid Python').strip(' ()')}." if syntax else
-                             f"이 코드는 안전 정책 때문에 실행하지 않았습니다: {rejected.reason}.")
-        else:
-            failed = [r for r in runs if r.error]
-            if failed:
-                err = failed[0].error
-                assert err is not None
-                where = f" ({err.line}번째 줄)" if err.line else ""
-                versions = ", ".join(f"Keras {r.keras_major}" for r in failed)
-                passed = [f"Keras {r.keras_major}" for r in runs if r.ok]
-                v.explanation = (f"{versions}에서 `{err.type}`{where}: {explain_error(err.type, err.message)}"
-                                 + (f" ({', '.join(passed)}에서는 오류 없이 실행됩니다.)" if passed else ""))
-        return v
+    def _numbers(self, out: Answer, spec: ModelSpec, entry: Any, verify: bool) -> None:
+        if spec.empty and not spec.problems:
+            return
+        numbers = answer_numbers(spec, entry, self.verifier if verify else None, out.lang, run=verify)
+        out.built, out.lead = numbers.verification, numbers.lead
+        out.notes.extend(numbers.notes)
+
+    def verify_pasted(self, code: str) -> Verification:
+        return verify_pasted(self.verifier, code)
 
     def entry_verifications(self, entry: Any, *, run: bool) -> list[Verification]:
         from verifiers import differences
@@ -388,16 +229,18 @@ class Answerer:
             except CoursebotError as exc:
                 runs, status, message = None, "failed", str(exc)
             if runs is None:
-                out.append(Verification("entry", entry.id, snippet.name, snippet.code,
-                                        status if status == "failed" else "not_verified",
-                                        message=message or "not verified yet (run `coursebot check` or ask without --no-verify)."))
+                out.append(Verification(
+                    source="entry", entry_id=entry.id, name=snippet.name, code=snippet.code,
+                    status="failed" if status == "failed" else "not_verified",
+                    message=message or "not verified yet (run `coursebot check` or ask without --no-verify)."))
                 continue
             reports[snippet.name] = runs
-            out.append(Verification("entry", entry.id, snippet.name, snippet.code, status, runs=runs,
+            out.append(Verification(source="entry", entry_id=entry.id, name=snippet.name, code=snippet.code,
+                                    status="verified" if status == "verified" else "cached", runs=runs,
                                     differences=differences(runs[0], runs[1]) if len(runs) == 2 else []))
         by_name = {v.name: v for v in out}
         for claim, major, actual, holds in claim_status(entry, reports):
-            by_name[claim.snippet].claims.append(ClaimCheck(claim.text, major, actual, holds))
+            by_name[claim.snippet].claims.append(ClaimCheck(text=claim.text, keras=major, actual=actual, ok=holds))
         return out
 
     def close(self) -> None:

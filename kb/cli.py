@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--no-verify", action="store_true",
                    help="do not run Keras: show cached verifications only")
+    p.add_argument("--session", default=None, metavar="ID",
+                   help="conversation id: earlier turns with the same id (in the question log) are the context")
+
+    p = sub.add_parser("chat", help="interactive conversation (history, readline editing, /new starts over)")
+    p.add_argument("--no-verify", action="store_true", help="do not run Keras: show cached verifications only")
 
     p = sub.add_parser("verify", help="build a Keras snippet in the sandbox and show layers, shapes, params or the error")
     p.add_argument("file", nargs="?", default="-", help="Python file with the snippet, or - for stdin (default)")
@@ -55,11 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     p = sub.add_parser("eval", help="retrieval quality on a JSONL question set: hit@1, hit@3, MRR, abstention")
-    p.add_argument("questions", help="JSONL file of questions (see README)")
+    p.add_argument("questions", nargs="+", help="JSONL file(s) of questions (see README)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--compare", action="store_true",
                    help="also measure every embedder alone, BM25 alone and the fusions, each on its own index")
-    p.add_argument("--refit", action="store_true", help="with --compare: re-fit the confidence on these questions")
+    p.add_argument("--refit", action="store_true",
+                   help="fit the abstention model on these (development, never held-out) questions and store it "
+                        "with the index before measuring")
 
     p = sub.add_parser("gaps", help="students' unanswered and thumbs-down questions grouped by topic, with draft entries")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -74,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         settings = Settings.from_env()
-        handler = {"ask": _cmd_ask, "verify": _cmd_verify, "check": _cmd_check, "add": _cmd_add, "ingest": _cmd_ingest,
+        handler = {"ask": _cmd_ask, "chat": _cmd_chat, "verify": _cmd_verify, "check": _cmd_check, "add": _cmd_add, "ingest": _cmd_ingest,
                    "eval": _cmd_eval, "gaps": _cmd_gaps}[args.command]
         return handler(args, settings)
     except CoursebotError as exc:
@@ -98,9 +105,14 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("The question is empty; pass it in quotes or pipe it on stdin with `-`.")
     if args.k is not None and args.k <= 0:
         raise UsageError("--k must be a positive number of hits.")
+    from kb.question import check_length
+
+    check_length(question)
+    if args.session is not None and not args.session.strip():
+        raise UsageError("--session needs a non-empty conversation id.")
     answerer = Answerer(settings)
     try:
-        result = answerer.answer(question, k=args.k, verify=not args.no_verify)
+        result = answerer.answer(question, k=args.k, verify=not args.no_verify, session=args.session)
     finally:
         answerer.close()
     if args.json:
@@ -110,6 +122,13 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
         print_answer(result)
     return 0
+
+
+# -- chat ----------------------------------------------------------------------------------------
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.chat import run_chat
+
+    return run_chat(settings, verify=not args.no_verify)
 
 
 # -- verify ------------------------------------------------------------------------------------
@@ -257,13 +276,34 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 # -- eval --------------------------------------------------------------------------------------
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.index import open_index
-    from kb.evaluate import compare, evaluate, load_questions
+    from kb.evaluate import evaluate, load_questions
     from kb.search import Searcher
 
-    questions = load_questions(Path(args.questions))
-    report = evaluate(Searcher(open_index(settings)), questions, threshold=settings.abstain_threshold)
+    paths = [Path(p) for p in args.questions]
+    questions = [q for path in paths for q in load_questions(path)]
+    searcher = Searcher(open_index(settings))
+    if args.refit:
+        from kb.calibrate import fit
+        from kb.calibration import FILE_NAME, save_calibration
+
+        held_out = [p.name for p in paths if "holdout" in p.name]
+        if held_out:
+            raise UsageError(f"Refusing to fit on held-out questions ({', '.join(held_out)}); "
+                             "fit on the development sets only.")
+        try:
+            model = fit(searcher, questions, threshold=settings.abstain_threshold,
+                        fitted_on=[p.name for p in paths])
+        except ValueError as exc:
+            raise UsageError(f"Cannot fit the abstention model: {exc}.") from None
+        save_calibration(settings.index_dir / FILE_NAME, model)
+        searcher.calibration = model
+    report = evaluate(searcher, questions, threshold=settings.abstain_threshold)
+    if args.refit and searcher.calibration is not None:
+        report["metrics"].update(searcher.calibration.cv)   # cross-validated: an estimate on unseen questions
     if args.compare:
-        report["compare"] = compare(settings, questions, refit=args.refit)
+        from kb.calibrate import compare
+
+        report["compare"] = compare(settings, questions)
     if args.json:
         _emit_json(report)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.syntax import Syntax
 from rich.table import Table
 
 from kb.core.schema import Entry
@@ -101,9 +102,13 @@ def print_eval(report: dict[str, Any]) -> None:
     m = report["metrics"]
     console = Console()
     console.print(f"[bold]{m['questions']} questions[/] ({m['in_scope']} in scope, {m['out_of_scope']} out of scope)")
-    table = Table("hit@1", "hit@3", "MRR", "abstention", "false abstention", "search p50 ms")
-    table.add_row(*(str(m[k]) for k in ("hit@1", "hit@3", "mrr", "abstention", "false_abstention", "search_ms_p50")))
+    table = Table("hit@1", "hit@3", "doc hit@1", "MRR", "abstention", "false abstention", "search p50 ms")
+    table.add_row(*(str(m.get(k)) for k in ("hit@1", "hit@3", "doc_hit@1", "mrr", "abstention", "false_abstention",
+                                            "search_ms_p50")))
     console.print(table)
+    if m.get("abstention_by_kind"):
+        console.print("declined per out-of-scope kind: " + ", ".join(
+            f"{kind} {share}" for kind, share in m["abstention_by_kind"].items()), highlight=False)
     misses = [r for r in report["results"] if (r["out_of_scope"] and r["answered"])
               or (not r["out_of_scope"] and (r["rank"] != 1 or not r["answered"]))]
     for r in misses:
@@ -125,43 +130,58 @@ def _mark(ok: bool) -> str:
     return "[green]✓[/]" if ok else "[red]✗[/]"
 
 
-def print_answer(answer: Any) -> None:
+def print_answer(answer: Any, console: Console | None = None) -> None:
     from rich.markdown import Markdown
     from rich.panel import Panel
 
-    console = Console()
+    from kb.messages import say_ui
+
+    console = console or Console()
+    lang = getattr(answer, "lang", "ko")
+    if getattr(answer, "lead", ""):
+        console.print(Panel(Markdown(answer.lead), title=say_ui(lang, "lead"), border_style="cyan"))
+    for note in getattr(answer, "notes", []):
+        console.print(f"[dim]• {note}[/]", highlight=False)
+    built = getattr(answer, "built", None)
+    if built is not None:
+        console.print(f"[bold]{say_ui(lang, 'built')}[/]")
+        console.print(Syntax(built.code, "python", theme="ansi_dark"))
+        if built.runs:
+            print_reports(built.runs, console)
+        elif built.message:
+            console.print(built.message)
     if answer.pasted is not None:
         v = answer.pasted
-        console.print("[bold]붙여 넣은 코드를 실행한 결과[/]")
+        console.print(f"[bold]{say_ui(lang, 'pasted')}[/]")
         if v.runs:
-            print_reports(v.runs)
+            print_reports(v.runs, console)
         if v.explanation:
-            console.print(Panel(Markdown(v.explanation), title="오류 설명", border_style="yellow"))
+            console.print(Panel(Markdown(v.explanation), title=say_ui(lang, "error"), border_style="yellow"))
         if v.message:
             console.print(v.message)
     if not answer.answered:
-        console.print(Panel(answer.text, title="답변할 수 없는 질문", border_style="yellow"))
-    else:
+        console.print(Panel(answer.text, title=say_ui(lang, "unanswered"), border_style="yellow"))
+    elif answer.text:
         console.print(Panel(Markdown(answer.text), title=f"{answer.title}  (confidence {answer.confidence:.2f})",
                             border_style="green"))
         if answer.citations:
-            console.print("출처:", highlight=False)
+            console.print(say_ui(lang, "sources").rstrip(), highlight=False)
             for c in answer.citations:
                 console.print(f"  · {c.label}" + (f" — {c.note}" if c.note else ""), highlight=False)
         elif answer.sources:
-            console.print("출처: " + ", ".join(answer.sources), highlight=False)
+            console.print(say_ui(lang, "sources") + ", ".join(answer.sources), highlight=False)
         for v in answer.verifications:
             if not v.runs:
                 console.print(f"[dim]{v.name}: {v.message}[/]")
                 continue
-            console.print(f"[bold]검증[/] {v.name} ({v.status})")
-            print_reports(v.runs)
+            console.print(f"[bold]{say_ui(lang, 'check')}[/] {v.name} ({v.status})")
+            print_reports(v.runs, console)
             for text, holds, checks in v.claims_by_text():
                 real = " · ".join(f"Keras {c.keras}: {c.actual}" for c in checks)
-                console.print(f"  {_mark(holds)} 답변의 {text} (실제 {real})", highlight=False)
+                console.print("  " + _mark(holds) + " " + say_ui(lang, "claim", text=text, real=real), highlight=False)
     related = answer.related
     if related:
-        console.print("관련 항목: " + "; ".join(f"{h.title} [{h.id}]" for h in related), highlight=False)
+        console.print(say_ui(lang, "related") + "; ".join(f"{h.title} [{h.id}]" for h in related), highlight=False)
     console.print(f"[dim]{answer.took_ms} ms[/]")
 
 

@@ -1,54 +1,51 @@
 """Hybrid search over the index: dense (FAISS cosine) + lexical (BM25), fused, with a confidence.
 
-Ranking fuses the two rankings (reciprocal-rank fusion by default; ``coursebot eval --fusion``
-measures the alternatives). Ranks carry no relevance signal, so the confidence that decides
-abstention is computed from raw scores of the top hit instead: its best cosine similarity and
-the idf-weighted share of the question's tokens it contains (a question full of words the
-knowledge base has never seen -- PyTorch, 출석, 환율 -- gets a low share). A logistic model over
-these two numbers, fitted on the dev set (``tests/data/dev_questions.jsonl``), turns them into
-a probability-like confidence in [0, 1].
+The question is first reduced to what it is about (:mod:`kb.focus`: prose over pasted code). A
+pasted error that matches an entry's ``error_patterns`` (:mod:`kb.error_match`) puts that entry
+first. Otherwise the two rankings are fused (reciprocal-rank fusion by default; ``coursebot eval
+--compare`` measures the alternatives in :class:`Fusion`). Ranks carry no relevance signal, so the
+confidence that decides abstention comes from the features of :data:`kb.calibration.FEATURES`
+(cosine, margins, coverage, share of never-seen words, agreement of the two rankings ...) through
+the logistic model fitted by ``coursebot eval --refit`` and stored next to the index.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Protocol
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.index import Index
 from ingest.tokens import tokenize
+from kb.calibration import Calibration, load_calibration
+from kb.error_match import ErrorMatcher, ErrorRoute
+from kb.focus import focus
+
+log = logging.getLogger(__name__)
 
 RRF_K = 60
 DENSE_CANDIDATES = 320   # FAISS rows read per question before taking each record's best row
-FUSIONS = ("rrf", "weighted", "dense", "lexical")
-# Logistic calibration per (embedder, tokenizer, fusion): confidence =
-# sigmoid(a*cosine + b*coverage + c*log(1+bm25) + d). Fitted on the dev set by
-# ``coursebot eval tests/data/dev_questions.jsonl --compare --refit``; see README "Retrieval quality".
-CALIBRATION: dict[str, tuple[float, float, float, float]] = {
-    "e5/kiwi/dense": (42.472, 0.0, 0.0, -37.297),
-    "minilm/kiwi/dense": (7.582, 0.0, 0.0, -5.104),
-    "none/kiwi/lexical": (0.0, 6.215, 14.354, -20.448),
-    "none/bigram/lexical": (0.0, 7.935, 6.353, -11.817),
-    "e5/kiwi/rrf": (3.067, 7.457, 10.579, -17.629),
-    "e5/kiwi/weighted": (3.926, 6.994, 10.42, -18.824),
-    "e5/bigram/rrf": (9.708, 8.359, 4.754, -17.634),
-    "e5/bigram/weighted": (8.35, 7.135, 5.184, -16.949),
-    "minilm/kiwi/rrf": (0.374, 7.307, 7.872, -11.771),
-    "minilm/bigram/rrf": (-4.719, 9.126, 10.941, -12.825),
-}
-FALLBACK_CALIBRATION = (0.0, 6.215, 14.354, -20.448)  # BM25 alone: needs no embedder
 
 
-def calibration_for(embedder: str, tokenizer: str, fusion: str) -> tuple[float, float, float, float]:
-    if embedder == "none":
-        fusion = "lexical"
-    return CALIBRATION.get(f"{embedder}/{tokenizer}/{fusion}", FALLBACK_CALIBRATION)
+class Fusion(StrEnum):
+    RRF = "rrf"
+    WEIGHTED = "weighted"
+    DENSE = "dense"
+    LEXICAL = "lexical"
 
 
-@dataclass
-class Hit:
+class Embedder(Protocol):
+    def embed_query(self, text: str) -> list[float]: ...
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+
+class Hit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     id: str                      # entry id, or "doc:<file>#<n>" for a raw-document chunk
     kind: str                    # "entry" | "doc"
     title: str
@@ -60,51 +57,60 @@ class Hit:
     coverage: float = 0.0
     confidence: float = 0.0
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {"id": self.id, "kind": self.kind, "title": self.title, "score": round(self.score, 4),
                 "confidence": round(self.confidence, 3), "sources": self.sources}
 
 
-@dataclass
-class SearchResult:
+class SearchResult(BaseModel):
     question: str
     hits: list[Hit]
     confidence: float
     answered: bool
     threshold: float
-    features: dict[str, float] = field(default_factory=dict)
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+    features: dict[str, float] = Field(default_factory=dict)
+    error_route: str | None = None   # the entry a pasted error was routed to, if any
 
 
 class Searcher:
     """Holds an :class:`Index` and its query embedder; ``search`` is cheap and thread-safe."""
 
-    def __init__(self, index: Index, embedder: Any = None, *, fusion: str = "rrf",
-                 calibration: tuple[float, float, float, float] | None = None) -> None:
+    def __init__(self, index: Index, embedder: Embedder | None = None, *, fusion: Fusion | str = Fusion.RRF,
+                 calibration: Calibration | None = None) -> None:
         self.index = index
         if embedder is None and index.embedder_name != "none":
             from ingest.embed import get_embedder
 
             embedder = get_embedder(index.embedder_name)
-        if fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, not {fusion!r}")
+        try:
+            self.fusion = Fusion(fusion)
+        except ValueError:
+            raise ValueError(f"fusion must be one of {[f.value for f in Fusion]}, not {fusion!r}") from None
         self.embedder = embedder
-        self.fusion = fusion
-        self.calibration = calibration or calibration_for(index.embedder_name, index.tokenizer, fusion)
+        if self.fusion is not Fusion.LEXICAL and (embedder is None or index.embedder_name == "none"):
+            self.fusion = Fusion.LEXICAL
+        self.config = f"{index.embedder_name}/{index.tokenizer}/{self.fusion.value}"
+        self.calibration = calibration or load_calibration(index.path.parent, self.config)
+        if self.calibration is None:
+            log.warning("no fitted confidence model for %s; run `coursebot eval --refit`", self.config)
+        self.errors = ErrorMatcher({r.entry_id: r.error_patterns for r in index.records
+                                    if r.entry_id and r.error_patterns})
         self._token_sets: dict[int, set[str]] = {}
+        self._answer_vectors: dict[int, np.ndarray] = {}
 
     # -- the two retrievers ---------------------------------------------------------------------
-    def dense_scores(self, question: str) -> np.ndarray:
+    def _query_vector(self, text: str) -> np.ndarray | None:
+        if self.embedder is None or self.index.dense is None or self.index.dense.ntotal == 0:
+            return None
+        return np.asarray(self.embedder.embed_query(text), dtype=np.float32)
+
+    def dense_scores(self, query: np.ndarray | None) -> np.ndarray:
         n = len(self.index.records)
         scores = np.full(n, -1.0, dtype=np.float32)
-        if self.embedder is None or self.index.dense is None or self.index.dense.ntotal == 0:
+        if query is None or self.index.dense is None:
             return scores
-        q = np.asarray(self.embedder.embed_query(question), dtype=np.float32)[None, :]
         k = min(self.index.dense.ntotal, DENSE_CANDIDATES)
-        sims, rows = self.index.dense.search(q, k)
+        sims, rows = self.index.dense.search(query[None, :], k)
         for sim, row in zip(sims[0], rows[0], strict=True):
             if row < 0:
                 continue
@@ -131,14 +137,31 @@ class Searcher:
         found = sum(self.index.idf(t) for t in distinct if t in have)
         return found / total if total else 0.0
 
+    def unseen(self, tokens: list[str]) -> float:
+        """idf-weighted share of the question's distinct tokens that no record contains."""
+        distinct = set(tokens)
+        total = sum(self.index.idf(t) for t in distinct)
+        return sum(self.index.idf(t) for t in distinct if not self.index.df.get(t)) / total if total else 1.0
+
+    def answer_cosine(self, query: np.ndarray | None, record: int) -> float:
+        """Second stage: cosine of the question to the record's full text (answer included)."""
+        if query is None or self.embedder is None:
+            return 0.0
+        vec = self._answer_vectors.get(record)
+        if vec is None:
+            vec = np.asarray(self.embedder.embed_documents([self.index.records[record].text[:2000]])[0],
+                             dtype=np.float32)
+            self._answer_vectors[record] = vec
+        return float(np.dot(query, vec) / (np.linalg.norm(query) * np.linalg.norm(vec) or 1.0))
+
     # -- fusion ---------------------------------------------------------------------------------
     def fuse(self, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
         has_dense = bool((dense > -1).any())
-        if self.fusion == "lexical" or not has_dense:
+        if self.fusion is Fusion.LEXICAL or not has_dense:
             return lexical.astype(np.float64)
-        if self.fusion == "dense":
+        if self.fusion is Fusion.DENSE:
             return dense.astype(np.float64)
-        if self.fusion == "weighted":
+        if self.fusion is Fusion.WEIGHTED:
             lex = lexical / lexical.max() if lexical.max() > 0 else lexical
             d = np.clip(dense, 0, 1)
             spread = d.max() - np.median(d) if len(d) > 1 else 1.0
@@ -154,35 +177,69 @@ class Searcher:
             fused += np.where(usable, 1.0 / (RRF_K + ranks), 0.0)
         return fused
 
-    def confidence(self, cosine: float, coverage: float, bm25: float) -> float:
-        a, b, c, d = self.calibration
-        return _sigmoid(a * cosine + b * coverage + c * math.log1p(max(bm25, 0.0)) + d)
+    def confidence(self, features: dict[str, float]) -> float:
+        if self.calibration is None:
+            return features["coverage"]   # no fitted model: the plain share of covered words
+        return self.calibration.predict(features)
+
+    def _features(self, tokens: list[str], query: np.ndarray | None, dense: np.ndarray,
+                  lexical: np.ndarray, top: int) -> dict[str, float]:
+        def top2(scores: np.ndarray) -> tuple[float, float]:
+            if len(scores) < 2:
+                return (float(scores.max()) if len(scores) else 0.0), 0.0
+            second, first = np.partition(scores, -2)[-2:]
+            return float(first), float(second)
+
+        c1, c2 = top2(np.clip(dense, 0, None))
+        l1, l2 = top2(np.log1p(np.clip(lexical, 0, None)))
+        seen = dense[dense > -1]
+        z = float((dense[top] - seen.mean()) / (seen.std() or 1.0)) if len(seen) > 1 else 0.0
+        agree = bool((dense > -1).any()) and int(np.argmax(dense)) == int(np.argmax(lexical))
+        return {
+            "cosine": float(max(dense[top], 0.0)), "cosine_margin": c1 - c2, "cosine_z": z,
+            "coverage": self.coverage(tokens, top), "unseen": self.unseen(tokens),
+            "lexical": math.log1p(max(float(lexical[top]), 0.0)), "lexical_margin": l1 - l2,
+            "agree": float(agree), "answer_cosine": self.answer_cosine(query, top),
+            "length": math.log1p(len(set(tokens))),
+        }
 
     def search(self, question: str, k: int = 3, threshold: float = 0.5) -> SearchResult:
         question = question.strip()
-        tokens = tokenize(question, self.index.tokenizer)
         if not question or not self.index.records:
-            return SearchResult(question, [], 0.0, False, threshold)
-        dense = self.dense_scores(question)
+            return SearchResult(question=question, hits=[], confidence=0.0, answered=False, threshold=threshold)
+        about = focus(question)
+        tokens = tokenize(about.lexical_text, self.index.tokenizer)
+        query = self._query_vector(about.dense_text or question)
+        dense = self.dense_scores(query)
         lexical = self.lexical_scores(tokens)
         fused = self.fuse(dense, lexical)
-        order = np.argsort(-fused, kind="stable")[:max(k, 1)]
+        order = [int(i) for i in np.argsort(-fused, kind="stable")[:max(k, 1)]]
+        route: ErrorRoute | None = self.errors.route(question) if self.errors else None
+        if route is not None:
+            routed = self.index.by_key.get(f"entry:{route.entry_id}")
+            if routed is not None:
+                order = [routed, *[i for i in order if i != routed][:max(k, 1) - 1]]
+        per_hit = [self._features(tokens, query, dense, lexical, i) for i in order[:3]]
+        features = per_hit[0]
+        conf = self.confidence(features)
+        if route is not None:
+            conf = max(conf, route.score)
+            features["error_match"] = route.score
         hits = []
-        for i in order:
-            rec = self.index.records[int(i)]
-            cos = float(max(dense[i], 0.0))
-            cov = self.coverage(tokens, int(i))
+        for rank, i in enumerate(order):
+            rec = self.index.records[i]
+            own = per_hit[rank] if rank < len(per_hit) else None
             hits.append(Hit(
                 id=rec.entry_id if rec.kind == "entry" and rec.entry_id else rec.key,
                 kind=rec.kind, title=rec.title, score=float(fused[i]), sources=list(rec.sources),
                 chunk=rec.dense_texts[1] if rec.kind == "entry" and len(rec.dense_texts) > 1 else rec.text,
-                cosine=cos, bm25=float(lexical[i]), coverage=cov,
-                confidence=self.confidence(cos, cov, float(lexical[i])),
+                cosine=float(max(dense[i], 0.0)), bm25=float(lexical[i]),
+                coverage=own["coverage"] if own else self.coverage(tokens, i),
+                confidence=conf if rank == 0 else self.confidence(own) if own else 0.0,
             ))
-        top = hits[0]
-        conf = top.confidence
-        return SearchResult(question, hits, conf, conf >= threshold, threshold,
-                            {"cosine": top.cosine, "coverage": top.coverage, "bm25": top.bm25})
+        return SearchResult(question=question, hits=hits, confidence=conf, answered=conf >= threshold,
+                            threshold=threshold, features=features,
+                            error_route=route.entry_id if route else None)
 
 
 def search(index: Index, question: str, k: int = 3, threshold: float = 0.5) -> SearchResult:

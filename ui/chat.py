@@ -13,8 +13,9 @@ from typing import Any
 
 import streamlit as st
 
-from kb.answer import extract_code
+from kb.core.errors import CoursebotError
 from kb.qlog import QuestionLog
+from kb.question import MAX_QUESTION_CHARS, extract_code
 from ui import common
 from ui import messages as msg
 from ui import reports as view
@@ -60,7 +61,7 @@ def user_bubble(question: str) -> None:
     if "```" in question:
         st.markdown(question)
         return
-    code, rest = extract_code(question)
+    code, rest = extract_code(question) if len(question) <= MAX_QUESTION_CHARS else (None, question)
     if code is not None:
         if rest:
             st.markdown(rest)
@@ -94,12 +95,19 @@ def show(item: Item, key: str) -> None:
     if answer is None:
         st.warning(msg.INTERRUPTED, icon=":material/pause_circle:")
         return
-    pasted = [v for v in answer["verifications"] if v["source"] == "pasted"]
-    for v in pasted:
-        view.verification(v, expanded=True, show_code=False)
+    for v in answer["verifications"]:
+        if v["source"] == "pasted":
+            view.verification(v, expanded=True, show_code=False)
+    if answer.get("lead"):
+        st.markdown(answer["lead"])
+    for note in answer.get("notes", []):
+        st.caption(note)
+    for v in answer["verifications"]:
+        if v["source"] == "question":
+            view.verification(v)
     if not answer["answered"]:
         st.info(answer["answer"], icon=":material/help:")
-    else:
+    elif answer["answer"]:
         st.markdown(f"#### {answer['title']}")
         st.markdown(answer["answer"])
         citations(answer)
@@ -160,10 +168,15 @@ if question:
     with st.chat_message("user", avatar=":material/person:"):
         user_bubble(question)
     with st.chat_message("assistant", avatar=":material/smart_toy:"):
-        has_code = extract_code(question)[0] is not None
-        with st.status(msg.RUNNING_CODE if has_code else msg.SEARCHING, expanded=False) as status:
-            result = common.answerer().answer(question, session=session)
-            item["answer"], item["log_id"] = result.as_json(), result.log_id
-            label, state = status_of(item["answer"])
-            status.update(label=label, state=state)  # type: ignore[arg-type]
-        show(item, str(len(history) - 1))
+        has_code = len(question) <= MAX_QUESTION_CHARS and extract_code(question)[0] is not None
+        try:
+            with st.status(msg.RUNNING_CODE if has_code else msg.SEARCHING, expanded=False) as status:
+                result = common.answerer().answer(question, session=session)
+                item["answer"], item["log_id"] = result.as_json(), result.log_id
+                label, state = status_of(item["answer"])
+                status.update(label=label, state=state)  # type: ignore[arg-type]
+        except CoursebotError as exc:   # e.g. a question over the length cap: one sentence, no traceback
+            history.remove(item)
+            st.error(str(exc))
+        else:
+            show(item, str(len(history) - 1))

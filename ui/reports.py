@@ -146,7 +146,8 @@ def verification(v: Json, *, expanded: bool = False, show_code: bool = True) -> 
     marks = ""
     if v["claims"]:
         marks = " ✓" if all(c["ok"] for c in v["claims"]) else " ✗"
-    title = msg.CHECKED.format(name=v["snippet"], marks=marks) if v["source"] == "entry" else msg.PASTED_RESULT
+    title = {"entry": msg.CHECKED.format(name=v["snippet"], marks=marks), "question": msg.QUESTION_BUILT}.get(
+        v["source"], msg.PASTED_RESULT)
     with st.expander(title, expanded=expanded, icon=":material/science:"):
         runs = v["runs"]
         syntax = any(r.get("rejected") and str(r["rejected"]["reason"]).startswith("it is not valid Python")

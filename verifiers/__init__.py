@@ -1,21 +1,28 @@
 """Build Keras snippets for real, in sandboxed warm workers, and report shapes and params.
 
 ``verify(code, keras)`` returns one :class:`VerifyReport` per Keras major version. TensorFlow
-is only ever imported inside the worker processes.
+is only ever imported inside the worker processes. Each worker runs up to
+``verify_concurrency`` snippets at once behind a :class:`~verifiers.fair.FairQueue`.
 """
 
 from __future__ import annotations
 
 import atexit
+import itertools
+import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from kb.core.errors import WorkerFailed
 from kb.core.settings import Settings
 from verifiers.cache import VerifyCache
+from verifiers.fair import FairQueue, OnWait, QueueFull
 from verifiers.policy import check_policy
-from verifiers.report import VerifyReport, differences
+from verifiers.report import ErrorInfo, VerifyReport, differences
 from verifiers.sandbox import KerasWorker
+
+_anonymous = itertools.count()
 
 __all__ = ["Verifier", "VerifyReport", "close_default", "differences", "get_verifier", "verify"]
 
@@ -27,8 +34,20 @@ class Verifier:
         self.settings = settings
         self.cache = VerifyCache(settings.cache_path)
         self._workers: dict[str, KerasWorker] = {}
+        self._queues: dict[str, FairQueue] = {}
         self._lock = threading.Lock()
         self._closed = False
+
+    @property
+    def concurrency(self) -> int:
+        """Snippets one worker runs at once (the setting, or one per CPU core)."""
+        return self.settings.verify_concurrency or os.cpu_count() or 1
+
+    def queue(self, major: str) -> FairQueue:
+        with self._lock:
+            if major not in self._queues:
+                self._queues[major] = FairQueue(self.concurrency, self.settings.verify_session_queue)
+            return self._queues[major]
 
     def worker(self, major: str) -> KerasWorker:
         with self._lock:
@@ -38,16 +57,45 @@ class Verifier:
                 self._workers[major] = KerasWorker(major, self.settings)
             return self._workers[major]
 
-    def verify(self, code: str, majors: tuple[str, ...] | None = None, *,
-               use_cache: bool = True) -> list[VerifyReport]:
+    def verify(self, code: str, majors: tuple[str, ...] | None = None, *, use_cache: bool = True,
+               session: str | None = None, on_wait: OnWait | None = None) -> list[VerifyReport]:
+        """Build ``code`` with each Keras major version in ``majors``.
+
+        ``session`` names the student (the fair queue's unit; None = a session of its own).
+        ``on_wait(ahead)`` is called in the calling thread while the snippet waits for a free
+        slot, with the number of snippets running or due to start before it, whenever it changes.
+        """
         majors = majors or self.settings.keras_versions
         refusal = check_policy(code)
         if refusal:
             return [VerifyReport.refused(m, refusal.reason, refusal.line) for m in majors]
-        if len(majors) == 1:
-            return [self._verify_one(code, majors[0], use_cache)]
+        who = session if session is not None else f"anonymous-{next(_anonymous)}"
+        if len(majors) == 1 and on_wait is None:
+            return [self._verify_one(code, majors[0], use_cache, who, None)]
+        events: queue.SimpleQueue[tuple[str, int]] = queue.SimpleQueue()
+
+        def waiter(major: str) -> OnWait | None:
+            return (lambda ahead: events.put((major, ahead))) if on_wait is not None else None
+
         with ThreadPoolExecutor(max_workers=len(majors)) as pool:
-            return list(pool.map(lambda m: self._verify_one(code, m, use_cache), majors))
+            futures: list[Future[VerifyReport]] = []
+            for m in majors:
+                future = pool.submit(self._verify_one, code, m, use_cache, who, waiter(m))
+                future.add_done_callback(lambda _f: events.put(("", -1)))
+                futures.append(future)
+            latest: dict[str, int] = {}
+            shown: int | None = None
+            finished = 0
+            while finished < len(futures):
+                major, ahead = events.get()
+                if not major:
+                    finished += 1
+                    continue
+                latest[major] = ahead
+                if on_wait is not None and max(latest.values()) != shown:
+                    shown = max(latest.values())
+                    on_wait(shown)
+            return [f.result() for f in futures]
 
     def cached(self, code: str, majors: tuple[str, ...] | None = None) -> list[VerifyReport] | None:
         """Reports from the cache only (never starts a worker); None if any is missing."""
@@ -55,13 +103,23 @@ class Verifier:
         reports = [r for r in (self.cache.get(code, m) for m in majors) if r is not None]
         return reports if len(reports) == len(majors) else None
 
-    def _verify_one(self, code: str, major: str, use_cache: bool) -> VerifyReport:
+    def _verify_one(self, code: str, major: str, use_cache: bool, session: str,
+                    on_wait: OnWait | None) -> VerifyReport:
         if use_cache:
             hit = self.cache.get(code, major)
             if hit is not None:
                 return hit
         worker = self.worker(major)
-        raw = worker.run(code)
+        slots = self.queue(major)
+        try:
+            slots.acquire(session, on_wait)
+        except QueueFull as exc:
+            return VerifyReport(keras_major=major, keras_version=worker.keras_version, ok=False,
+                                error=ErrorInfo("QueueFull", str(exc), None))
+        try:
+            raw = worker.run(code)
+        finally:
+            slots.release()
         report = VerifyReport.from_worker(major, worker.keras_version or "", raw)
         self.cache.put(code, major, report)
         return report

@@ -17,6 +17,9 @@ from kb.core.errors import StorageUnavailable
 from kb.core.storage import reports
 from verifiers.report import VerifyReport
 
+# Outcomes that depend on the machine's load or the worker's state, not on the code.
+NOT_CACHED = frozenset({"Timeout", "WorkerError", "SandboxError", "Crashed", "ForkHang", "QueueFull",
+                        "NoResult", "InvalidResult"})
 _PACKAGES = {"3": ("tensorflow", "keras"), "2": ("tensorflow", "tf-keras")}
 
 
@@ -33,7 +36,8 @@ def library_versions(major: str) -> str:
 
 
 def cache_key(code: str, major: str) -> str:
-    text = f"{library_versions(major)}\0{major}\0{code.strip()}"
+    # The exact code: the same lines shifted by blank lines have other error line numbers.
+    text = f"{library_versions(major)}\0{major}\0{code}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -64,7 +68,7 @@ class VerifyCache:
 
     def put(self, code: str, major: str, report: VerifyReport) -> None:
         # Timeouts and worker failures depend on the machine's load: never cache them.
-        if report.error and report.error.type in ("Timeout", "WorkerError", "SandboxError", "Crashed", "ForkHang"):
+        if report.error and report.error.type in NOT_CACHED:
             return
         values = {"report": json.dumps(report.to_json()), "created": time.time()}
         with storage.transaction(self._ready(), write=True) as db:

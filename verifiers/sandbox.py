@@ -1,97 +1,55 @@
 """Start and talk to the Keras workers (one per Keras major version).
 
-The worker (``verifiers/worker.py``) runs inside bubblewrap: no network, its own pid/ipc/uts
-namespaces, an empty environment, read-only binds of only what Python needs, and one writable
-scratch folder. It forks one child per snippet; the child isolates itself further (uid, rlimits,
-seccomp). This module never imports TensorFlow.
+The worker (``verifiers/worker/``) runs inside bubblewrap: no network, its own pid/ipc/uts
+namespaces, an empty environment, read-only binds of only what Python needs, and a size-limited
+tmpfs as scratch. Its template process forks one child per snippet; the child isolates itself
+further (own uid, rlimits, seccomp). Several snippets may run at once (the caller bounds how
+many). This module never imports TensorFlow.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from kb.core.errors import SandboxUnavailable, WorkerFailed
 from kb.core.settings import Settings
+from verifiers.bwrap import PROTOCOL_FILE, SANDBOX_ROOT, WORKER_DIR, bwrap_command, bwrap_path
+from verifiers.protocol import UID_BASES
+from verifiers.validate import failure, parse_reply, result_of
+from verifiers.worker.cleanup import remove_tree
 
-WORKER_FILE = Path(__file__).with_name("worker.py")
 STARTUP_TIMEOUT = 180.0
-UID_BASE = 61000  # children run as 61000-61999: unprivileged, owning nothing on the host
+# ``verifiers`` there is a namespace package of just these two: the rest of the project is not bound.
+LAUNCH = "import sys; sys.path.insert(0, sys.argv.pop(1)); from verifiers.worker.main import main; main()"
 
 
-def bwrap_path() -> str | None:
-    return shutil.which("bwrap")
+class _Generation:
+    """One worker process and the replies it still owes."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.pending: dict[int, _Pending] = {}
+        self.lock = threading.Lock()
+        self.reader: threading.Thread | None = None
 
 
-def _bwrap_command(scratch: str, as_root: bool) -> list[str]:
-    # No --die-with-parent: it is PR_SET_PDEATHSIG, which fires when the *thread* that started
-    # bwrap ends (verify() starts workers from short-lived threads). The worker instead exits
-    # when its stdin (our pipe) closes, which also happens when this process dies.
-    cmd = [
-        "bwrap", "--new-session", "--clearenv",
-        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-    ]
-    if as_root:
-        # No user namespace: the worker keeps only the capabilities it needs to drop each child
-        # to its own unprivileged uid (so RLIMIT_NPROC applies and the child owns nothing), to
-        # hand it its job folder, to kill it and to clean up after it. The child loses them all
-        # when it switches uid.
-        cmd += ["--cap-drop", "ALL"]
-        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE", "CAP_KILL"):
-            cmd += ["--cap-add", cap]
-    else:
-        cmd += ["--unshare-user"]
-    # A private /tmp first: a venv that lives under /tmp is bound on top of it below.
-    cmd += ["--perms", "0755", "--tmpfs", "/tmp"]
-    # bubblewrap creates missing parent folders with mode 0700, which the child's uid could not
-    # cross: create them 0755 first.
-    parents: set[str] = {"/etc", "/opt", "/opt/coursebot"}
-    for prefix in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))):
-        path = os.path.dirname(os.path.realpath(prefix))
-        while path not in ("/", ""):
-            parents.add(path)
-            path = os.path.dirname(path)
-    for parent in sorted(parents, key=lambda p: p.count("/")):
-        if not parent.startswith("/usr") and parent != "/tmp":
-            cmd += ["--perms", "0755", "--dir", parent]
-    cmd += ["--ro-bind", "/usr", "/usr"]
-    for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
-        if os.path.islink(top):
-            cmd += ["--symlink", os.readlink(top), top]
-        elif os.path.isdir(top):
-            cmd += ["--ro-bind", top, top]
-    if os.path.exists("/etc/ld.so.cache"):
-        cmd += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    seen: set[str] = set()
-    for prefix in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))):
-        real = os.path.realpath(prefix)
-        if real.startswith("/usr/") or real in seen:
-            continue
-        seen.add(real)
-        cmd += ["--ro-bind", real, real]
-        if prefix != real:
-            cmd += ["--ro-bind", real, prefix]
-    cmd += [
-        "--ro-bind", str(WORKER_FILE), "/opt/coursebot/worker.py",
-        "--bind", scratch, "/scratch",
-        "--dev", "/dev", "--proc", "/proc",
-        "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/scratch",
-        "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--chdir", "/scratch",
-    ]
-    return cmd
+class _Pending:
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.line: bytes | None = None
 
 
 class KerasWorker:
-    """One warm worker process for one Keras major version. Thread-safe (one job at a time)."""
+    """One warm worker process for one Keras major version; several jobs may run at once."""
 
     def __init__(self, major: str, settings: Settings) -> None:
         self.major = major
@@ -99,16 +57,20 @@ class KerasWorker:
         self.keras_version: str | None = None
         self.uid_isolation = False
         self.jobs = 0
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._scratch: str | None = None
-        self._buffer = b""
-        self._lock = threading.Lock()
+        self.starts = 0
+        self._gen: _Generation | None = None
+        self._cond = threading.Condition()
+        self._inflight = 0
+        self._next_id = 0
+        self._restart = False
         self._retired = False
+        self._local_root: str | None = None  # unsafe-local only: import root and scratch on the host
         self._stderr_path = settings.data_dir / f"worker-keras{major}.log"
 
     # -- lifecycle -----------------------------------------------------------------------
-    def _command(self, scratch: str) -> list[str]:
+    def _command(self) -> list[str]:
         as_root = os.geteuid() == 0
+        uid_args = [str(UID_BASES[self.major])] if as_root else []
         python = sys.executable
         if self.settings.sandbox == "bwrap":
             if not bwrap_path():
@@ -117,39 +79,49 @@ class KerasWorker:
                     "install it (apt-get install bubblewrap) or set COURSEBOT_SANDBOX=unsafe-local "
                     "to accept weaker isolation for trusted code."
                 )
-            args = [python, "-I", "/opt/coursebot/worker.py", self.major, "/scratch"]
-            return _bwrap_command(scratch, as_root) + args + ([str(UID_BASE)] if as_root else [])
-        return [python, "-I", str(WORKER_FILE), self.major, scratch] + ([str(UID_BASE)] if as_root else [])
+            sandbox = bwrap_command(self.settings.verify_scratch_mb, as_root)
+            return [*sandbox, python, "-I", "-c", LAUNCH, SANDBOX_ROOT, self.major, "/scratch", *uid_args]
+        root = self._local_root = tempfile.mkdtemp(prefix=f"coursebot-keras{self.major}-")
+        os.chmod(root, 0o711)
+        os.mkdir(os.path.join(root, "verifiers"))
+        os.symlink(WORKER_DIR, os.path.join(root, "verifiers", "worker"))
+        os.symlink(PROTOCOL_FILE, os.path.join(root, "verifiers", "protocol.py"))
+        scratch = os.path.join(root, "scratch")
+        os.mkdir(scratch, 0o711)
+        os.chmod(scratch, 0o711)
+        return [python, "-I", "-c", LAUNCH, root, self.major, scratch, *uid_args]
 
     def start(self) -> None:
-        self.close()
+        with self._cond:
+            self._start_locked()
+
+    def _start_locked(self) -> None:
+        self._close_locked()
         if self._retired:
             raise WorkerFailed(f"The Keras {self.major} worker was shut down.")
-        self._scratch = tempfile.mkdtemp(prefix=f"coursebot-keras{self.major}-")
-        os.chmod(self._scratch, 0o711)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         stderr = open(self._stderr_path, "ab")  # noqa: SIM115 - handed to the child process
-        env = {"PATH": "/usr/bin:/bin"} if self.settings.sandbox == "unsafe-local" else None
         try:
-            self._proc = subprocess.Popen(
-                self._command(self._scratch), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=stderr, env=env if env is not None else {"PATH": "/usr/bin:/bin"},
-                start_new_session=True,
+            proc = subprocess.Popen(
+                self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                env={"PATH": "/usr/bin:/bin"}, start_new_session=True,
             )
         finally:
             stderr.close()
-        self._buffer = b""
-        hello = self._read_line(STARTUP_TIMEOUT)
+        gen = self._gen = _Generation(proc)
+        self.starts += 1
+        hello = _read_hello(proc, STARTUP_TIMEOUT)
         if not hello or not hello.get("ready"):
             tail = self._stderr_tail()
-            self.close()
+            self._close_locked()
             raise WorkerFailed(f"The Keras {self.major} worker did not start ({tail}).")
-        if self._retired:  # shut down while it was starting: do not leave it running
-            self.close()
-            raise WorkerFailed(f"The Keras {self.major} worker was shut down.")
-        self.keras_version = hello["keras_version"]
+        self.keras_version = str(hello.get("keras_version", ""))
         self.uid_isolation = bool(hello.get("uid_isolation"))
         self.jobs = 0
+        self._restart = False
+        gen.reader = threading.Thread(target=_read_replies, args=(gen,), daemon=True,
+                                      name=f"keras{self.major}-replies")
+        gen.reader.start()
 
     def shutdown(self) -> None:
         """Stop the process for good: a job or a start that is under way ends without a new one."""
@@ -157,84 +129,82 @@ class KerasWorker:
         self.close()
 
     def close(self) -> None:
-        if self._proc is not None:
-            try:
-                self._proc.kill()
-                self._proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-            for stream in (self._proc.stdin, self._proc.stdout):
+        """Stop the worker process. Never raises, and always forgets the process and its scratch."""
+        with self._cond:
+            self._close_locked()
+            self._cond.notify_all()
+
+    def _close_locked(self) -> None:
+        gen, self._gen = self._gen, None
+        root, self._local_root = self._local_root, None
+        if gen is not None:
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                gen.proc.kill()
+                gen.proc.wait(timeout=10)
+            for stream in (gen.proc.stdin, gen.proc.stdout):
                 if stream:
-                    stream.close()
-            self._proc = None
-        if self._scratch:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+                    with contextlib.suppress(OSError):
+                        stream.close()
+            if gen.reader is not None and gen.reader is not threading.current_thread():
+                gen.reader.join(timeout=5)
+            _fail_pending(gen)
+        if root:
+            remove_tree(root)
 
     @property
     def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        gen = self._gen
+        return gen is not None and gen.proc.poll() is None
+
+    def _needs_start(self) -> bool:
+        return self._restart or not self.alive or self.jobs >= self.settings.worker_max_jobs
 
     # -- jobs ------------------------------------------------------------------------------
-    def run(self, code: str, timeout: float | None = None, mem_mb: int | None = None) -> dict[str, Any]:
-        """Run one snippet; returns the worker's raw result (see worker.py)."""
+    def run(self, code: str, timeout: float | None = None, mem_mb: int | None = None, *,
+            retry: bool = True) -> dict[str, Any]:
+        """Run one snippet; returns its validated raw result (see ``verifiers/validate.py``)."""
         timeout = self.settings.verify_timeout if timeout is None else timeout
         mem_mb = self.settings.verify_memory_mb if mem_mb is None else mem_mb
-        with self._lock:
-            return self._run_locked(code, timeout, mem_mb, retry=True)
-
-    def _run_locked(self, code: str, timeout: float, mem_mb: int, *, retry: bool) -> dict[str, Any]:
-        if not self.alive or self.jobs >= self.settings.worker_max_jobs:
-            self.start()
-        assert self._proc is not None and self._proc.stdin is not None
-        self.jobs += 1
-        request = {"id": self.jobs, "code": code, "timeout": timeout, "mem_mb": mem_mb}
+        pending = _Pending()
+        with self._cond:
+            while self._needs_start() and self._inflight > 0:  # let the old process's jobs finish
+                self._cond.wait()
+            if self._needs_start():
+                self._start_locked()
+            gen = self._gen
+            assert gen is not None and gen.proc.stdin is not None
+            self._next_id += 1
+            rid = self._next_id
+            self.jobs += 1
+            self._inflight += 1
+            with gen.lock:
+                gen.pending[rid] = pending
+            request = {"id": rid, "code": code, "timeout": timeout, "mem_mb": mem_mb}
+            try:
+                gen.proc.stdin.write((json.dumps(request) + "\n").encode())
+                gen.proc.stdin.flush()
+            except OSError:
+                self._restart = True
+                pending.event.set()
         try:
-            self._proc.stdin.write((json.dumps(request) + "\n").encode())
-            self._proc.stdin.flush()
-        except OSError:
-            self.close()
-            raise WorkerFailed(f"The Keras {self.major} worker stopped unexpectedly; try again.") from None
-        reply = self._read_line(timeout + 15.0)
-        if not reply or reply.get("id") != request["id"]:
-            # The worker itself misbehaved: never reuse it.
-            self.close()
-            return {
-                "ok": False, "models": [], "tensors": [], "layers": [], "stdout": "",
-                "error": {"type": "WorkerError", "message": "the Keras worker stopped answering "
-                          "and was restarted", "line": None},
-            }
-        result: dict[str, Any] = reply["result"]
-        error_type = (result.get("error") or {}).get("type")
-        if error_type in ("WorkerError", "SandboxError", "ForkHang"):
-            self.close()  # recycle after any anomaly
-            if error_type == "ForkHang" and retry:
-                return self._run_locked(code, timeout, mem_mb, retry=False)
-        return result
-
-    def _read_line(self, timeout: float) -> dict[str, Any] | None:
-        assert self._proc is not None and self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                return None
-            self._buffer += chunk
-            if len(self._buffer) > 4 << 20:
-                return None
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        try:
-            data = json.loads(line)
-        except ValueError:
-            return None
-        return data if isinstance(data, dict) else None
+            pending.event.wait(timeout + 30.0)
+        finally:
+            with self._cond:
+                self._inflight -= 1
+                with gen.lock:
+                    gen.pending.pop(rid, None)
+                self._cond.notify_all()
+        reply = parse_reply(pending.line) if pending.line is not None else None
+        if reply is None or reply.id != rid:
+            with self._cond:
+                self._restart = True  # the worker itself misbehaved: never reuse it
+            return failure("WorkerError", "the Keras worker stopped answering and was restarted")
+        if reply.anomaly is not None:  # the worker's own observation, never the snippet's word
+            with self._cond:
+                self._restart = True
+            if reply.anomaly == "fork_hang" and retry:
+                return self.run(code, timeout, mem_mb, retry=False)
+        return result_of(reply, timeout)
 
     def _stderr_tail(self) -> str:
         try:
@@ -243,3 +213,66 @@ class KerasWorker:
             return "no log"
         useful = [ln for ln in lines if "cuda" not in ln.lower() and "absl" not in ln]
         return (useful[-1] if useful else "no message")[-300:]
+
+
+def _read_hello(proc: subprocess.Popen[bytes], timeout: float) -> dict[str, Any] | None:
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        byte = os.read(fd, 1)  # one byte at a time: the reader thread takes over after the line
+        if not byte or len(line) > 4096:
+            return None
+        line += byte
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _read_replies(gen: _Generation) -> None:
+    """Route each reply line to the job waiting for it; on EOF release every waiting job."""
+    stream = gen.proc.stdout
+    assert stream is not None
+    buffer = b""
+    try:
+        fd = stream.fileno()
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                _deliver(gen, line)
+            if len(buffer) > 4 << 20:
+                break  # no honest reply is that long
+    except (OSError, ValueError):
+        pass
+    _fail_pending(gen)
+
+
+def _deliver(gen: _Generation, line: bytes) -> None:
+    reply = parse_reply(line)
+    if reply is None:
+        return
+    with gen.lock:
+        pending = gen.pending.get(reply.id)
+    if pending is not None:
+        pending.line = line
+        pending.event.set()
+
+
+def _fail_pending(gen: _Generation) -> None:
+    with gen.lock:
+        waiting = list(gen.pending.values())
+    for pending in waiting:
+        pending.event.set()

@@ -65,6 +65,20 @@ class EntryCheckFailed(CoursebotError):
         super().__init__(f"Entry '{entry_id}' was not saved: {first}{more}.")
 
 
+class DocumentUnreadable(CoursebotError):
+    exit_code = 2
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"Cannot read document {path}: {detail}.")
+
+
+class DuplicateRecord(CoursebotError):
+    exit_code = 2
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Two records share the key {key}; entry ids and document names must be unique.")
+
+
 class IndexMissing(CoursebotError):
     def __init__(self, path: str) -> None:
         super().__init__(f"No search index at {path}; run `coursebot ingest` to build it.")
@@ -107,3 +121,17 @@ class StorageUnavailable(CoursebotError):
         self.url = url
         self.detail = detail
         super().__init__(f"The database {url} cannot be used ({detail}); check COURSEBOT_DATABASE_URL.")
+
+
+class QuestionTooLong(CoursebotError):
+    """A question past the length cap (nothing is cut: the student is told to shorten it)."""
+
+    exit_code = 2
+
+    def __init__(self, length: int, limit: int) -> None:
+        self.length = length
+        self.limit = limit
+        super().__init__(
+            f"The question is {length:,} characters long, more than the {limit:,} coursebot reads; "
+            "paste only the lines around the problem (the model definition and the error) and ask again."
+        )

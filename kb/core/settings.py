@@ -44,6 +44,12 @@ class Settings:
                 "(no namespaces: only for trusted code on machines without bubblewrap)."})
     worker_max_jobs: int = field(default=200, metadata={"min": 1,
         "help": "A Keras worker is restarted after this many snippets."})
+    verify_concurrency: int = field(default=0, metadata={"min": 0,
+        "help": "Snippets one Keras worker runs at once, each in its own process and uid (0 = one per CPU core)."})
+    verify_session_queue: int = field(default=3, metadata={"min": 1,
+        "help": "Snippets one session may have waiting per Keras version; more are refused with a sentence."})
+    verify_scratch_mb: int = field(default=64, metadata={"min": 1,
+        "help": "Size (MB) of a Keras worker's scratch tmpfs, shared by the snippets it runs at once."})
     instructor_password: str = field(default="", metadata={
         "help": "Passphrase that unlocks the instructor page; empty keeps the page locked (it only says how to set this)."})
     database_url: str = field(default="", metadata={"schemes": ("sqlite", "postgresql", "postgres"),

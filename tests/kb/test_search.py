@@ -108,3 +108,46 @@ def test_asking_never_imports_heavy_libraries(built_index: Settings, flags: list
     report = json.loads(out.stderr.strip().splitlines()[-1])
     assert report == {"code": 0, "heavy": []}
     assert json.loads(out.stdout)["answered"] is True
+
+
+RETRIEVAL_DEV = DEV_SET.with_name("retrieval_dev.jsonl")
+RETRIEVAL_HOLDOUT = DEV_SET.with_name("retrieval_holdout.jsonl")
+
+
+def test_retrieval_sets_cover_every_kind() -> None:
+    for path, n_in, n_out in ((RETRIEVAL_DEV, 60, 60), (RETRIEVAL_HOLDOUT, 40, 40)):
+        questions = load_questions(path)
+        kinds = {q.kind for q in questions}
+        assert sum(not q.out_of_scope for q in questions) >= n_in and sum(q.out_of_scope for q in questions) >= n_out
+        assert {"keyword", "code", "error2", "error3", "english", "near_miss", "personal", "financial",
+                "injection", "gibberish", "empty"} <= kinds, kinds
+        near = sum(q.kind == "near_miss" for q in questions)
+        assert near * 2 >= sum(q.out_of_scope for q in questions)
+
+
+def test_held_out_retrieval_set_meets_the_targets(searcher: Searcher) -> None:
+    """Never fitted on: entry hit@1, false abstention and out-of-scope declined on unseen questions."""
+    m = evaluate(searcher, load_questions(RETRIEVAL_HOLDOUT), threshold=0.5)["metrics"]
+    assert m["hit@1"] >= 0.9 and m["doc_hit@1"] >= 0.9, m
+    assert m["false_abstention"] <= 0.05 and m["abstention"] >= 0.9, m
+    assert m["abstention_by_kind"]["personal"] == 1.0 and m["abstention_by_kind"]["financial"] == 1.0, m
+
+
+def test_the_abstention_model_is_data_stored_with_the_index(searcher: Searcher, tmp_path: Path) -> None:
+    from kb.calibrate import fit
+    from kb.calibration import load_calibration, save_calibration
+
+    assert searcher.calibration is not None and searcher.calibration.config == searcher.config
+    model = fit(searcher, load_questions(DEV_SET), threshold=0.5, fitted_on=[DEV_SET.name])
+    save_calibration(tmp_path / "calibration.json", model)
+    loaded = load_calibration(tmp_path, searcher.config)
+    assert loaded == model and model.cv["cv_false_abstention"] is not None
+    assert load_calibration(tmp_path, "other/config/rrf") is None or \
+        load_calibration(tmp_path, "other/config/rrf") != model
+
+
+def test_refit_refuses_held_out_questions(built_index: Settings) -> None:
+    env = {**os.environ, "COURSEBOT_DATA_DIR": str(built_index.data_dir)}
+    out = subprocess.run([sys.executable, "-m", "kb", "eval", str(RETRIEVAL_HOLDOUT), "--refit"],
+                         capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=300)
+    assert out.returncode == 2 and "held-out" in out.stderr and "Traceback" not in out.stderr

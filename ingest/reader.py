@@ -1,0 +1,100 @@
+"""A loaded index generation (read-only): records, FAISS vectors, the BM25 index and token counts."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest.generations import current_generation
+from ingest.records import Record
+from kb.core.errors import IndexCorrupt, IndexMissing
+from kb.core.settings import Settings
+
+FORMAT = 1
+
+
+class Index:
+    """A loaded index generation (read-only). Use :func:`load_index` or :func:`open_index`."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any], records: list[Record],
+                 dense: Any, rows: np.ndarray, bm25: Any, df: dict[str, int]) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.records = records
+        self.dense = dense
+        self.rows = rows
+        self.bm25 = bm25
+        self.df = df
+        self.by_key = {r.key: i for i, r in enumerate(records)}
+
+    @property
+    def embedder_name(self) -> str:
+        return str(self.manifest["embedder"])
+
+    @property
+    def tokenizer(self) -> str:
+        return str(self.manifest["tokenizer"])
+
+    def idf(self, token: str) -> float:
+        n = len(self.records)
+        return math.log(1 + (n - self.df.get(token, 0) + 0.5) / (self.df.get(token, 0) + 0.5))
+
+    def vectors_by_record(self) -> dict[int, np.ndarray]:
+        """Every record's stored vectors (one FAISS read, grouped by record): for reuse on rebuild."""
+        if self.dense is None or self.dense.ntotal == 0:
+            return {}
+        matrix = self.dense.reconstruct_n(0, self.dense.ntotal)
+        order = np.argsort(self.rows, kind="stable")
+        owners, starts = np.unique(self.rows[order], return_index=True)
+        groups = np.split(order, starts[1:])
+        return {int(owner): matrix[group] for owner, group in zip(owners, groups, strict=True)}
+
+    def stored_tokens(self) -> dict[str, list[str]]:
+        """BM25 tokens of each record by record hash (saved at build time): for reuse on rebuild."""
+        try:
+            data = json.loads((self.path / "lexical" / "tokens.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return dict(zip(data["hashes"], data["tokens"], strict=True)) if isinstance(data, dict) else {}
+
+
+def load_index(settings: Settings) -> Index:
+    """Load the live index; :class:`IndexMissing` / :class:`IndexCorrupt` say what to run."""
+    root = settings.index_dir
+    gen = current_generation(root)
+    if gen is None:
+        raise IndexMissing(str(root))
+    try:
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT:
+            raise ValueError(f"format {manifest.get('format')} is not {FORMAT}")
+        records = [Record(**json.loads(line)) for line in
+                   (gen / "records.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+        if len(records) != manifest["count"]:
+            raise ValueError(f"{len(records)} records but the manifest says {manifest['count']}")
+        dense = None
+        rows = np.zeros(0, dtype=np.int32)
+        if manifest["embedder"] != "none":
+            import faiss
+
+            dense = faiss.read_index(str(gen / "dense.faiss"))
+            rows = np.load(gen / "rows.npy")
+            if dense.ntotal != len(rows) or dense.d != manifest["dimension"]:
+                raise ValueError("the FAISS file does not match rows.npy and the manifest")
+            if len(rows) and int(rows.max()) >= len(records):
+                raise ValueError("rows.npy points past the last record")
+        import bm25s
+
+        bm25 = bm25s.BM25.load(str(gen / "lexical"), show_progress=False)
+        df = json.loads((gen / "lexical" / "df.json").read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexCorrupt(str(root), f"{Path(exc.filename or '?').name} is missing") from None
+    except IndexCorrupt:
+        raise
+    except Exception as exc:  # any parse error of any file: the folder cannot be trusted
+        raise IndexCorrupt(str(root), f"{type(exc).__name__}: {str(exc)[:120]}") from None
+    return Index(gen, manifest, records, dense, rows, bm25, df)

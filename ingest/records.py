@@ -1,0 +1,38 @@
+"""What the index holds: one :class:`Record` per entry or raw-document chunk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from kb.core.schema import Entry
+
+
+@dataclass
+class Record:
+    """One retrievable unit: a knowledge-base entry or a chunk of a raw document."""
+
+    key: str                      # "entry:<id>" or "doc:<file>#<n>"
+    kind: str                     # "entry" | "doc"
+    entry_id: str | None
+    title: str
+    text: str                     # what BM25 indexes (and what a doc hit shows)
+    dense_texts: list[str]        # what is embedded (short texts)
+    sources: list[str] = field(default_factory=list)
+    hash: str = ""
+    error_patterns: list[str] = field(default_factory=list)   # messages the entry explains
+
+    def __post_init__(self) -> None:
+        if not self.hash:
+            blob = json.dumps([self.title, self.text, self.dense_texts, self.sources], ensure_ascii=False)
+            self.hash = hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def entry_record(entry: Entry) -> Record:
+    lexical = "\n".join([entry.title, entry.title, entry.question, *entry.paraphrases,
+                         " ".join(entry.tags), entry.answer, entry.answer_en or ""])
+    dense = [entry.title, entry.question, *entry.paraphrases]
+    return Record(key=f"entry:{entry.id}", kind="entry", entry_id=entry.id, title=entry.title,
+                  text=lexical, dense_texts=dense, sources=entry.source_docs(),
+                  error_patterns=list(entry.error_patterns))

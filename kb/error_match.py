@@ -1,0 +1,105 @@
+"""Pasted errors routed by what they say, not by the words they happen to share.
+
+Entries carry ``error_patterns:`` -- the messages they explain, in Keras 2 and Keras 3 wording --
+as data an instructor can extend. A pasted error is reduced to its *kind* (``ValueError``,
+``TypeError`` ...) and a normalised word set (shapes, counts and layer instance numbers dropped,
+``ndim=3`` kept), and scored against every pattern by how much of the pattern it contains, with a
+bonus when the kind matches and a penalty when it names another layer class than the pattern.
+
+The sandbox's own failures (``Timeout``, ``Rejected`` ...) describe the run, not the student's
+model: :func:`strip_sandbox` removes them before anything becomes a search word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+# Failure kinds the verifier reports about the run itself (see verifiers/worker.py and cache.py).
+SANDBOX_KINDS = frozenset({"Timeout", "WorkerError", "SandboxError", "Crashed", "ForkHang", "Rejected",
+                           "NoResult"})
+ERROR_LINE = re.compile(r"\b([A-Z][A-Za-z]*(?:Error|Exception))\s*:\s*(.+)")
+SANDBOX_LINE = re.compile(r"^\s*(?:" + "|".join(sorted(SANDBOX_KINDS)) + r")\s*:.*$", re.M)
+SHAPE = re.compile(r"\((?:None|\d+|[,\s]|\((?:None|\d+|[,\s])*\))*\)|\[[\d,\s]*\]|\{'[^}]*\}")
+NDIM = re.compile(r"ndim\s*=\s*(\d)")
+WORD = re.compile(r"[a-z][a-z0-9]*(?:_[a-z][a-z0-9]*)*")
+LAYER_CLASSES = frozenset({"conv1d", "conv2d", "rnn", "bidirectional", "embedding",
+                           "dense", "timedistributed", "flatten", "dropout"})
+RNN_GROUP = {"lstm": "rnn", "gru": "rnn", "simplernn": "rnn"}  # one input-rank rule for all three
+NOISE = frozenset(["the", "a", "an", "of", "to", "in", "is", "be", "with", "but", "and", "or", "for", "at", "on", "by", "not", "has", "have", "received", "full", "layer", "input", "shape", "error", "traceback", "file", "line", "call", "last", "most", "recent", "none"])
+MATCH_THRESHOLD = 0.6   # share of a pattern's words the pasted error must contain
+
+
+@dataclass(frozen=True)
+class PastedError:
+    kind: str       # "ValueError", or "" when only a paraphrase was found
+    message: str
+
+
+@dataclass(frozen=True)
+class ErrorRoute:
+    entry_id: str
+    score: float    # in [0, 1]
+    pattern: str
+
+
+def strip_sandbox(text: str) -> str:
+    """``text`` without lines that report the sandbox's own failures (``Timeout: ...``)."""
+    return SANDBOX_LINE.sub("", text)
+
+
+def find_error(text: str) -> PastedError | None:
+    """The last ``SomethingError: message`` line of ``text`` (sandbox failures ignored)."""
+    found = [(k, m) for k, m in ERROR_LINE.findall(strip_sandbox(text)) if k not in SANDBOX_KINDS]
+    if not found:
+        return None
+    kind, message = found[-1]
+    return PastedError(kind, message.strip())
+
+
+def words(message: str) -> frozenset[str]:
+    """Normalised words of an error message: shapes, numbers and ``_3`` suffixes dropped."""
+    text = NDIM.sub(lambda m: f" ndim{m.group(1)} ", message.lower())
+    text = SHAPE.sub(" ", text)
+    found = (RNN_GROUP.get(w, w) for w in WORD.findall(text))
+    return frozenset(w for w in found if w not in NOISE and len(w) > 1 and not w.endswith("error"))
+
+
+def _kind(pattern: str) -> str:
+    m = ERROR_LINE.search(pattern)
+    return m.group(1) if m else ""
+
+
+class ErrorMatcher:
+    """Scores a pasted error against the ``error_patterns`` of every entry."""
+
+    def __init__(self, patterns: Mapping[str, Iterable[str]]) -> None:
+        self.patterns = [(entry_id, p, _kind(p), words(ERROR_LINE.sub(r"\2", p)))
+                         for entry_id, ps in patterns.items() for p in ps]
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def route(self, text: str) -> ErrorRoute | None:
+        """The entry whose pattern the error in ``text`` matches best, if it matches well enough."""
+        error = find_error(text)
+        if error is None:
+            return None
+        have = words(error.message)
+        layers = have & LAYER_CLASSES
+        best: ErrorRoute | None = None
+        for entry_id, pattern, kind, want in self.patterns:
+            if not want:
+                continue
+            shared = len(want & have)
+            # Most of the pattern in the error, or (a shorter paste) most of the error in the pattern.
+            score = max(shared / len(want), 0.8 * shared / len(have) if len(have) >= 2 else 0.0)
+            if kind and kind == error.kind:
+                score = min(1.0, score + 0.1)
+            other = (want & LAYER_CLASSES)
+            if layers and other and not layers & other:
+                score -= 0.3
+            if best is None or score > best.score:
+                best = ErrorRoute(entry_id, round(score, 4), pattern)
+        return best if best is not None and best.score >= MATCH_THRESHOLD else None

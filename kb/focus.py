@@ -1,0 +1,88 @@
+"""What a question is about: its prose weighs more than the incidental tokens of pasted code.
+
+A question may hold pasted Keras code, a traceback and an error line next to the student's own
+words. :func:`focus` splits it: prose lines are kept whole (and count twice for BM25), a code line
+only contributes the layer classes it calls and the keyword arguments it sets, traceback frames
+contribute nothing, and the sandbox's own failures (``Timeout: ...``) are dropped.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from kb.error_match import ERROR_LINE, strip_sandbox
+
+FENCE = re.compile(r"```[a-zA-Z]*\s*\n(.*?)```", re.DOTALL)
+FRAME = re.compile(r"^\s*(Traceback \(most recent call last\)|File \".*\", line \d+|\^+\s*$|~+)")
+HANGUL = re.compile(r"[가-힣]")
+STRINGS_AND_COMMENTS = re.compile(r"#.*$|'[^']*'|\"[^\"]*\"")
+UNINFORMATIVE = frozenset({"keras", "layers", "Model", "Input", "Sequential", "print", "summary", "add",
+                           "compile", "fit", "build", "tf", "shape", "name"})
+
+
+@dataclass(frozen=True)
+class Focus:
+    prose: str               # the student's own words (and pasted error lines)
+    names: tuple[str, ...]   # layer classes and keyword arguments of pasted code
+    has_code: bool
+
+    @property
+    def dense_text(self) -> str:
+        return " ".join(filter(None, [self.prose, " ".join(self.names)])) or ""
+
+    @property
+    def lexical_text(self) -> str:
+        return "\n".join(filter(None, [self.prose, self.prose, " ".join(self.names)]))
+
+
+def _code_names(line: str) -> list[str] | None:
+    """Called names and keyword arguments of a line of Python, or None if it is not code."""
+    if HANGUL.search(STRINGS_AND_COMMENTS.sub("", line)):
+        return None
+    try:
+        tree = ast.parse(line.strip())
+    except SyntaxError:
+        return None
+    names: list[str] = []
+    code = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            code = True
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name and name not in UNINFORMATIVE:
+                names.append(name)
+            names.extend(kw.arg for kw in node.keywords if kw.arg)
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Import, ast.ImportFrom)):
+            code = True
+    return names if code else None
+
+
+def focus(question: str) -> Focus:
+    text = strip_sandbox(question)
+    fenced = FENCE.findall(text)
+    text = FENCE.sub("\n", text)
+    prose: list[str] = []
+    names: list[str] = []
+    has_code = bool(fenced)
+    for block in fenced:
+        for line in block.splitlines():
+            names.extend(_code_names(line) or [])
+    for line in text.splitlines():
+        if not line.strip() or FRAME.match(line):
+            continue
+        if ERROR_LINE.search(line):
+            prose.append(line.strip())
+            continue
+        found = _code_names(line)
+        if found is None:
+            prose.append(line.strip())
+        else:
+            has_code = True
+            names.extend(found)
+    unique = tuple(dict.fromkeys(names))
+    if not prose and not unique:
+        return Focus(question.strip(), (), has_code)
+    return Focus(" ".join(prose), unique, has_code)

@@ -1,0 +1,142 @@
+"""Build what the question describes and answer its numbers first (the ``lead``).
+
+:func:`answer_numbers` plans the code (:mod:`kb.building`), runs it in both Keras versions through
+the project's verifier, and writes the opening sentences from the *real* results: the parameter count
+of each layer the student asked about with the course formula (``96 × 24 + 24 = 2,328``) when the
+formula gives Keras's number, and the output shapes. Anything that cannot be built gets one sentence
+in ``notes``; the rest of the answer still comes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb.answer_types import Lang, Verification
+from kb.building import Plan, plan, student_layers, too_big
+from kb.core.errors import CoursebotError
+from kb.formulas import layer_formula
+from kb.messages import say
+from kb.prose import LayerSpec, ModelSpec
+from verifiers.report import VerifyReport, format_shape
+
+MAX_LEAD_LAYERS = 4
+
+
+@dataclass
+class Numbers:
+    verification: Verification | None = None
+    lead: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def _versions(lang: Lang, values: dict[str, str]) -> str:
+    if len(set(values.values())) <= 1:
+        return say(lang, "same") if len(values) > 1 else ""
+    return say(lang, "differ", k3=values.get("3", "?"), k2=values.get("2", "?"))
+
+
+def _layer_input(report_layers: list[Any], index: int, p: Plan) -> list[int | None] | None:
+    if index > 0:
+        shape = report_layers[index - 1].output_shape
+    elif p.input_shape is not None:
+        return list(p.input_shape)
+    else:
+        return None
+    if not isinstance(shape, list) or not shape or isinstance(shape[0], list):
+        return None
+    return list(shape[1:])
+
+
+def _lead(spec: ModelSpec, p: Plan, runs: list[VerifyReport], lang: Lang) -> str:
+    models = {r.keras_major: r.models[0] for r in runs if r.ok and r.models}
+    if not models:
+        failed = next((r.error for r in runs if r.error), None)
+        if failed is None:
+            return ""
+        return say(lang, "build_error", type=failed.type, message=failed.message.splitlines()[0][:200])
+    first = next(iter(models.values()))
+    pairs = student_layers(p, spec, first.layers)
+    wanted = [(la, i) for la, i in pairs if spec.target in (None, la.cls, la.core.cls)] or pairs
+    asks = spec.asks or ["params", "shape"]
+    lines: list[str] = []
+    for layer, index in wanted[:MAX_LEAD_LAYERS]:
+        name = f"`{_short(layer)}`"
+        if "params" in asks:
+            params = {m: _param(model.layers, index) for m, model in models.items()}
+            value = next(iter(params.values()))
+            formula = ""
+            shape = _layer_input(first.layers, index, p)
+            if shape is not None and value is not None:
+                try:
+                    f = layer_formula(layer, shape)
+                    if f.params == value and f.text and not f.text.startswith("0 "):
+                        formula = f"{f.text.split(';')[0]} = "
+                except (ValueError, TypeError, IndexError, ZeroDivisionError):
+                    formula = ""
+            if value is not None:
+                lines.append(say(lang, "params", layer=name, formula=formula, value=f"**{value:,}**",
+                                 versions=_versions(lang, {m: f"{v:,}" if v is not None else "?"
+                                                           for m, v in params.items()})))
+        if "shape" in asks:
+            shapes = {m: format_shape(model.layers[index].output_shape) for m, model in models.items()
+                      if index < len(model.layers)}
+            if shapes:
+                lines.append(say(lang, "shape", layer=name, value=f"**{next(iter(shapes.values()))}**",
+                                 versions=_versions(lang, shapes)))
+    if "params" in asks and len(spec.layers) > 1 and p.mode == "chain":
+        totals = {m: f"{model.total_params:,}" if model.total_params is not None else "?"
+                  for m, model in models.items()}
+        lines.append(say(lang, "total", value=f"**{next(iter(totals.values()))}**", versions=_versions(lang, totals)))
+    return "\n".join(f"- {line}" for line in lines) if len(lines) > 1 else "".join(lines)
+
+
+def _param(layers: list[Any], index: int) -> int | None:
+    return layers[index].params if index < len(layers) else None
+
+
+def _short(layer: LayerSpec) -> str:
+    code = layer.code()
+    return code if len(code) <= 60 else code[:57] + "…)"
+
+
+def answer_numbers(spec: ModelSpec, entry: Any, verifier: Any, lang: Lang, *, run: bool) -> Numbers:
+    """Build the student's configuration and write the lead; never raises for a bad description."""
+    out = Numbers()
+    for problem in spec.problems:
+        what, _, why = problem.partition(": ")
+        out.notes.append(say(lang, "unbuildable", what=what, why=why))
+    if spec.empty:
+        return out
+    p = plan(spec, entry)
+    if p.mode == "chain" and p.input_shape is not None:
+        count = too_big(spec, p.input_shape)
+        if count is not None:
+            out.notes.append(say(lang, "too_many", count=count))
+            return out
+    shown = format_shape([spec.batch, *p.input_shape]) if p.input_shape is not None else ""
+    if p.mode == "snippet":
+        title = getattr(entry, "title", p.entry_id)
+        out.notes.append(say(lang, "in_snippet", title=title, snippet=p.snippet))
+    elif p.assumed:
+        out.notes.append(say(lang, "default_input", shape=shown))
+    elif spec.input_shape is not None:
+        out.notes.append(say(lang, "chain_input", shape=shown))
+    v = Verification(source="question", entry_id=p.entry_id, name="question", code=p.code, status="not_verified")
+    if not run:
+        v.message = say(lang, "not_run")
+        out.verification = v
+        return out
+    try:
+        runs = verifier.verify(p.code)
+    except CoursebotError as exc:
+        v.status, v.message = "failed", say(lang, "verify_failed", message=str(exc))
+        out.verification = v
+        return out
+    from verifiers import differences
+
+    v.status, v.runs = "verified", runs
+    v.differences = differences(runs[0], runs[1]) if len(runs) == 2 else []
+    out.verification = v
+    out.lead = _lead(spec, p, runs, lang)
+    return out

@@ -1,0 +1,102 @@
+"""Every user-facing sentence the answer builds, in Korean and English (one place per language)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Lang = Literal["ko", "en"]
+HANGUL = re.compile(r"[가-힣]")
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def language(question: str) -> Lang:
+    """Korean if the question has any Hangul, English if it has words and no Hangul."""
+    if HANGUL.search(question):
+        return "ko"
+    return "en" if LATIN_WORD.search(question) else "ko"
+
+
+KO: dict[str, str] = {
+    "not_covered": (
+        "이 질문은 강의 지식 베이스에서 자신 있게 답할 내용을 찾지 못했습니다. "
+        "coursebot은 Keras로 배우는 딥러닝/NLP 강의 내용(RNN·LSTM·GRU, Bidirectional, Conv1D, "
+        "Embedding, TimeDistributed, return_sequences, 파라미터 수와 출력 shape 등)을 다룹니다. "
+        "레이어 이름이나 오류 메시지를 넣어 다시 물어보거나, Keras 코드를 붙여 넣으면 직접 실행해 shape과 "
+        "파라미터를 보여 드립니다. 강의 운영(일정, 과제, 출석) 문의는 강사에게 해 주세요."),
+    "params": "{layer}의 파라미터: {formula}{value}개{versions}",
+    "shape": "{layer}의 출력 shape: {value}{versions}",
+    "total": "모델 전체 파라미터: {value}개{versions}",
+    "same": " (Keras 3·2 동일)",
+    "differ": " (Keras 3: {k3}, Keras 2: {k2})",
+    "build_error": "질문의 구성을 Keras로 만들면 오류가 납니다: `{type}`: {message}",
+    "chain_input": "질문에 적힌 입력 {shape}에 레이어를 차례로 쌓아 Keras 3와 Keras 2에서 직접 만들어 계산했습니다.",
+    "default_input": "입력 shape이 질문에 없어 {shape}을(를) 가정하고 만들어 계산했습니다 (첫 레이어의 파라미터는 입력 특성 수에 따라 달라집니다).",
+    "in_snippet": "입력이 질문에 없어, '{title}' 항목의 예제 코드({snippet})에서 같은 종류의 레이어를 질문의 것으로 바꿔 계산했습니다.",
+    "carried": "이전 질문의 모델에서 {changes}로 바꿔 계산했습니다.",
+    "carried_topic": "이전 질문({previous})에 이어지는 질문으로 보고 답했습니다.",
+    "unbuildable": "질문의 {what}은(는) 만들 수 없습니다: {why}.",
+    "too_many": "질문의 구성은 파라미터가 {count:,}개로 너무 커서 샌드박스에서 만들지 않았습니다.",
+    "not_run": "--no-verify: 질문의 구성을 Keras로 실행하지 않았습니다.",
+    "verify_failed": "질문의 구성을 검증하지 못했습니다: {message}",
+    "pasted_rejected": "이 코드는 안전 정책 때문에 실행하지 않았습니다: {reason}.",
+    "pasted_error": "{versions}에서 `{type}`{where}: {explanation}",
+    "pasted_where": " ({line}번째 줄)",
+    "pasted_passes": " ({versions}에서는 오류 없이 실행됩니다.)",
+    "generic_error": "`{type}`가 났습니다: {message}",
+}
+
+EN: dict[str, str] = {
+    "not_covered": (
+        "The course knowledge base has nothing that answers this question with confidence. coursebot covers "
+        "the Keras deep-learning/NLP course (RNN, LSTM, GRU, Bidirectional, Conv1D, Embedding, TimeDistributed, "
+        "return_sequences, parameter counts and output shapes). Ask again with a layer name or the error message, "
+        "or paste your Keras code and it will be built to show the real shapes and parameters. Questions about "
+        "course logistics (schedule, assignments, attendance) go to the instructors."),
+    "params": "{layer} parameters: {formula}{value}{versions}",
+    "shape": "{layer} output shape: {value}{versions}",
+    "total": "Whole model: {value} parameters{versions}",
+    "same": " (same in Keras 3 and 2)",
+    "differ": " (Keras 3: {k3}, Keras 2: {k2})",
+    "build_error": "Built in Keras, the configuration in your question raises `{type}`: {message}",
+    "chain_input": "Built in Keras 3 and Keras 2 by stacking the layers on the input you gave, {shape}.",
+    "default_input": "Your question gives no input shape, so {shape} was assumed (the first layer's parameters depend on the number of input features).",
+    "in_snippet": "Your question gives no input, so the layers of the same class in the example code of '{title}' ({snippet}) were replaced by yours.",
+    "carried": "Computed on the previous question's model with {changes}.",
+    "carried_topic": "Read as a follow-up to your previous question ({previous}).",
+    "unbuildable": "{what} in your question cannot be built: {why}.",
+    "too_many": "The configuration in your question has {count:,} parameters, too many to build in the sandbox.",
+    "not_run": "--no-verify: the configuration in your question was not run.",
+    "verify_failed": "The configuration in your question could not be verified: {message}",
+    "pasted_rejected": "This code was not run because of the sandbox policy: {reason}.",
+    "pasted_error": "{versions}: `{type}`{where}: {explanation}",
+    "pasted_where": " (line {line})",
+    "pasted_passes": " (it runs without error in {versions}.)",
+    "generic_error": "`{type}` was raised: {message}",
+}
+
+
+def say(lang: Lang, key: str, **values: object) -> str:
+    return (EN if lang == "en" else KO)[key].format(**values)
+
+
+def group(number: int) -> str:
+    return f"{number:,}"
+
+
+UI: dict[str, dict[str, str]] = {
+    "ko": {"lead": "질문한 숫자", "built": "질문의 구성을 Keras로 만든 코드와 결과", "pasted": "붙여 넣은 코드를 실행한 결과",
+           "error": "오류 설명", "unanswered": "답변할 수 없는 질문", "sources": "출처: ", "check": "검증",
+           "claim": "답변의 {text} (실제 {real})", "related": "관련 항목: ",
+           "chat_intro": "coursebot 대화 (/new 새 대화, /quit 또는 Ctrl-D 끝내기)", "new": "새 대화를 시작합니다.",
+           "prompt": "질문> "},
+    "en": {"lead": "Your numbers", "built": "Your configuration built in Keras", "pasted": "Your pasted code, run",
+           "error": "What the error means", "unanswered": "Not covered", "sources": "Sources: ", "check": "Check",
+           "claim": "the answer's {text} (actual {real})", "related": "Related: ",
+           "chat_intro": "coursebot chat (/new starts over, /quit or Ctrl-D ends)", "new": "Starting a new conversation.",
+           "prompt": "question> "},
+}
+
+
+def say_ui(lang: str, key: str, **values: object) -> str:
+    return UI["en" if lang == "en" else "ko"][key].format(**values)

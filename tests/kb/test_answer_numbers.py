@@ -1,0 +1,67 @@
+"""The student's own numbers: built in real Keras 3 and tf-keras, answered first, carried across turns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.index import load_index
+from kb.answer import Answerer
+from kb.core.settings import Settings
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture(scope="module")
+def answerer(built_index: Settings, verifier: Any) -> Answerer:
+    return Answerer(built_index, index=load_index(built_index), verifier=verifier, log=False)
+
+
+def layer_params(answer: Any, cls: str) -> dict[str, list[int]]:
+    assert answer.built is not None and answer.built.source == "question"
+    return {r.keras_major: [la.params for m in r.models for la in m.layers if la.cls == cls] for r in answer.built.runs}
+
+
+def test_layers_without_an_input_are_built_inside_the_entry_snippet(answerer: Answerer) -> None:
+    answer = answerer.answer("LSTM(96) 다음에 Dense(24) 두면 Dense 파라미터 몇 개예요?")
+    assert "96 × 24 + 24 = **2,328**개" in answer.lead and "Keras 3·2 동일" in answer.lead
+    assert {m: p[0] for m, p in layer_params(answer, "Dense").items()} == {"3": 2328, "2": 2328}
+    assert any("예제 코드" in n for n in answer.notes)
+    assert "LSTM(96)" in answer.built.code and answer.entry_id == "dense-params-after-bilstm"  # type: ignore[union-attr]
+    data = answer.as_json()
+    assert {"lead", "notes", "lang", "context"} <= set(data)
+    assert data["verifications"][0]["source"] == "question"
+    assert data["verifications"][0]["runs"][0]["models"][0]["layers"]
+
+
+def test_stated_input_builds_a_chain_and_answers_shape_and_params(answerer: Answerer) -> None:
+    answer = answerer.answer("입력 (None, 40, 6)에 GRU(12) 쓰면 출력 shape이랑 파라미터는?")
+    assert "**720**" in answer.lead and "(None, 12)" in answer.lead
+    assert layer_params(answer, "GRU") == {"3": [720], "2": [720]}
+
+
+def test_an_english_question_gets_an_english_answer(answerer: Answerer) -> None:
+    answer = answerer.answer("How many parameters does Embedding(3000, 50) have?")
+    assert answer.lang == "en" and "3000 × 50 = **150,000**" in answer.lead and "same in Keras 3 and 2" in answer.lead
+    assert answer.answered and answer.text and not any("\uac00" <= ch <= "\ud7a3" for ch in answer.text)
+
+
+def test_an_unbuildable_description_gets_one_sentence_and_the_answer_still_comes(answerer: Answerer) -> None:
+    answer = answerer.answer("LSTM(64) 다음 Dense(10**9) 쓰면 Dense 파라미터 몇 개예요?")
+    assert len(answer.notes) >= 1 and any("Dense(10**9)" in n and "too large" in n for n in answer.notes)
+    assert answer.answered and answer.text
+
+
+def test_follow_up_in_a_session_changes_only_what_it_names(built_index: Settings, verifier: Any,
+                                                           tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var", entries_dir=built_index.entries_dir)
+    a = Answerer(settings, index=load_index(built_index), verifier=verifier)
+    first = a.answer("입력 (None, 20, 4)에 LSTM(32) 다음 Dense(10) 쓰면 파라미터는?", session="s1")
+    assert layer_params(first, "LSTM") == {"3": [4 * ((4 + 32) * 32 + 32)], "2": [4736]}
+    second = a.answer("그럼 GRU로 바꾸면요?", session="s1")
+    assert layer_params(second, "GRU") == {"3": [3 * ((4 + 32) * 32 + 2 * 32)], "2": [3648]}
+    assert second.notes[0] == "이전 질문의 모델에서 LSTM → GRU로 바꿔 계산했습니다."
+    other = a.answer("그럼 GRU로 바꾸면요?", session="another")      # no earlier turn: nothing to carry
+    assert other.built is None and not other.notes

@@ -1,0 +1,75 @@
+"""Pasted errors reach the entry that explains them: the routing table of every ``error_patterns`` entry."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ingest.index import load_index
+from kb.core.settings import Settings
+from kb.core.store import load_entries
+from kb.error_match import ErrorMatcher, find_error, strip_sandbox, words
+from kb.focus import focus
+from kb.search import Searcher
+
+ENTRIES = load_entries(Settings().entries_dir)
+WITH_PATTERNS = [e for e in ENTRIES if e.error_patterns]
+
+
+@pytest.fixture(scope="module")
+def searcher(built_index: Settings) -> Searcher:
+    return Searcher(load_index(built_index))
+
+
+def _variant(pattern: str) -> str:
+    """The same error from another model: other shapes, counts and layer instance numbers."""
+    text = re.sub(r"\d{3,}", lambda m: str(int(m.group()) * 2), pattern)
+    text = re.sub(r"\b(lstm|conv1d|embedding)\b", r"\1_7", text)
+    return re.sub(r"\(None, (\d+)", r"(64, \1", text)
+
+
+def test_entries_carry_patterns_for_both_keras_versions() -> None:
+    assert len(WITH_PATTERNS) >= 5
+    assert all(len(e.error_patterns) >= 2 for e in WITH_PATTERNS)
+
+
+@pytest.mark.parametrize("entry", WITH_PATTERNS, ids=lambda e: e.id)
+def test_each_pattern_and_a_variant_with_a_traceback_route_first(searcher: Searcher, entry: object) -> None:
+    for pattern in entry.error_patterns:  # type: ignore[attr-defined]
+        pasted = ('Traceback (most recent call last):\n  File "train.py", line 9, in <module>\n'
+                  f"    model.fit(x, y)\n{_variant(pattern)}")
+        for question in (pattern, pasted, f"이 에러가 났어요\n{_variant(pattern)}"):
+            result = searcher.search(question)
+            assert result.hits[0].id == entry.id, (question, [h.id for h in result.hits])  # type: ignore[attr-defined]
+            assert result.answered and result.error_route == entry.id  # type: ignore[attr-defined]
+
+
+def test_rank_errors_go_to_the_layer_they_name() -> None:
+    matcher = ErrorMatcher({e.id: e.error_patterns for e in WITH_PATTERNS})
+    rnn = matcher.route("ValueError: Input 0 of layer gru_3 is incompatible with the layer: expected ndim=3, "
+                        "found ndim=2. Full shape received: (None, 40)")
+    conv = matcher.route("ValueError: Input 0 of layer conv1d_1 is incompatible with the layer: expected ndim=3, "
+                         "found ndim=4. Full shape received: (None, 9, 15, 30)")
+    assert rnn is not None and rnn.entry_id == "lstm-input-shape"
+    assert conv is not None and conv.entry_id == "conv1d-4d-char-embedding"
+    assert matcher.route("IndexError: list index out of range") is None
+    assert matcher.route("LSTM 파라미터 개수 공식") is None
+
+
+def test_sandbox_messages_never_become_search_words() -> None:
+    pasted = "for i in range(10**9):\n    pass\nTimeout: the snippet ran longer than 30 s and was stopped"
+    assert "Timeout" not in strip_sandbox(pasted)
+    assert find_error(pasted) is None
+    assert "Timeout" not in focus(pasted).dense_text and "stopped" not in focus(pasted).lexical_text
+
+
+def test_normalised_words_drop_shapes_and_instance_numbers() -> None:
+    assert words("Input 0 of layer lstm_12 ... expected ndim=3, found ndim=2. Full shape received: (None, 25)") \
+        == words("Input 0 of layer \"gru\" ... expected ndim=3, found ndim=2. Full shape received: (32, 7)")
+
+
+def test_question_text_outweighs_pasted_code() -> None:
+    about = focus("model.add(LSTM(128, dropout=0.3, recurrent_dropout=0.3))\nrecurrent_dropout은 어디에 적용돼요?")
+    assert about.prose == "recurrent_dropout은 어디에 적용돼요?" and about.has_code
+    assert about.lexical_text.count("어디에") == 2 and "LSTM" in about.names

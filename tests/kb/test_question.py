@@ -1,0 +1,112 @@
+"""Finding code, errors, layers and sizes in a question; follow-ups; the length cap (no Keras here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from kb.core.errors import QuestionTooLong
+from kb.core.settings import PROJECT_ROOT, Settings
+from kb.dialogue import Context, resolve
+from kb.messages import language
+from kb.prose import parse
+from kb.question import MAX_QUESTION_CHARS, check_length, extract_code
+
+
+def codes(question: str) -> list[str]:
+    return [layer.code() for layer in parse(question).layers]
+
+
+@pytest.mark.parametrize(("question", "layers", "shape", "batch"), [
+    ("LSTM(96) 다음에 Dense(24) 두면 Dense 파라미터 몇 개예요?", ["LSTM(96)", "Dense(24)"], None, None),
+    ("Bidirectional(GRU(48)) 파라미터?", ["Bidirectional(GRU(48))"], None, None),
+    ("Embedding(8000, 64) → LSTM(32) → Dense(1) 전체", ["Embedding(8000, 64)", "LSTM(32)", "Dense(1)"], None, None),
+    ("Conv1D(50, 4)에 dilation_rate=4 주면 길이 100, 특성 8", ["Conv1D(50, 4, dilation_rate=4)"], [100, 8], None),
+    ("GRU 24 유닛, 특성 12개, 길이 30이면?", ["GRU(24)"], [30, 12], None),
+    ("임베딩 차원 200, 어휘 5000이면?", ["Embedding(5000, 200)"], None, None),
+    ("배치 16, 길이 12, 특성 5 입력에 LSTM(32)", ["LSTM(32)"], [12, 5], 16),
+    ("sequence length 60 with 7 features into an LSTM with 32 units", ["LSTM(32)"], [60, 7], None),
+    ("입력 (None, 15, 4)에 SimpleRNN(3)", ["SimpleRNN(3)"], [15, 4], None),
+    ("Dense(128) after LSTM(256)", ["LSTM(256)", "Dense(128)"], None, None),
+    ("Dense(1) 앞에 GRU(50) 있으면", ["GRU(50)", "Dense(1)"], None, None),
+    ("LSTM(64, input_shape=(10, 3)) 파라미터", ["LSTM(64)"], [10, 3], None),
+])
+def test_prose_is_parsed(question: str, layers: list[str], shape: list[int] | None, batch: int | None) -> None:
+    spec = parse(question)
+    assert codes(question) == layers
+    assert spec.input_shape == shape and spec.batch == batch
+
+
+@pytest.mark.parametrize(("question", "word"), [
+    ("Dense(10**9) 파라미터?", "too large"), ("MyLayer(10) 다음 Dense(5)", "unknown layer"),
+    ("LSTM(0) 파라미터", "not positive"),
+])
+def test_unbuildable_descriptions_are_named(question: str, word: str) -> None:
+    spec = parse(question)
+    assert len(spec.problems) == 1 and word in spec.problems[0]
+
+
+@pytest.mark.parametrize(("follow", "changes", "layers"), [
+    ("그럼 GRU로 바꾸면요?", ["LSTM → GRU"], ["GRU(96)", "Dense(24)"]),
+    ("units를 절반으로 하면?", ["LSTM units 96 → 48"], ["LSTM(48)", "Dense(24)"]),
+    ("what about bidirectional?", ["LSTM(96) → Bidirectional(LSTM(96))"], ["Bidirectional(LSTM(96))", "Dense(24)"]),
+    ("return_sequences=True로 하면?", ["LSTM return_sequences=True"], ["LSTM(96, return_sequences=True)", "Dense(24)"]),
+    ("Dense(48)로 하면?", ["Dense(24) → Dense(48)"], ["LSTM(96)", "Dense(48)"]),
+])
+def test_follow_up_changes_only_what_it_names(follow: str, changes: list[str], layers: list[str]) -> None:
+    first = "LSTM(96) 다음에 Dense(24) 두면 Dense 파라미터 몇 개예요?"
+    r = resolve(follow, parse(follow), Context(question=first, spec=parse(first)))
+    assert r.follow_up and r.changes == changes
+    assert [la.code() for la in r.spec.layers] == layers
+    assert first in r.query
+
+
+@pytest.mark.parametrize("question", [
+    "dropout이랑 recurrent_dropout 차이가 뭔가요?",
+    "입력 (None, 25, 1)에 SimpleRNN(10) 쓰면 출력 shape은?",
+    "Conv1D를 RNN 앞에 쓰는 이유가 뭐예요? 긴 시퀀스에서요",
+])
+def test_a_question_that_stands_alone_is_not_dragged(question: str) -> None:
+    first = "LSTM(64) 뒤 Dense(64) 파라미터 수"
+    r = resolve(question, parse(question), Context(question=first, spec=parse(first)))
+    assert not r.follow_up and r.query == question and not r.changes
+
+
+def test_language() -> None:
+    assert language("How many parameters?") == "en" and language("파라미터 몇 개?") == "ko"
+    assert language("LSTM(64) 파라미터") == "ko"
+
+
+def test_code_detection_splits_at_parser_errors() -> None:
+    question = ("I wrote this:\nmodel = Sequential([\n    LSTM(64, input_shape=(10, 3)),\n    Dense(1)\n])\n"
+                "Why does it fail?\nValueError: bad")
+    code, rest = extract_code(question)
+    assert code == "model = Sequential([\n    LSTM(64, input_shape=(10, 3)),\n    Dense(1)\n])"
+    assert rest.startswith("I wrote this:") and "ValueError" in rest
+    noise = "\n".join(f"value_{i} = compute_{i}(alpha) + {i}" for i in range(400))
+    assert extract_code(noise + "\n왜 느려요?")[0] is None
+
+
+def test_a_question_past_the_cap_is_one_sentence() -> None:
+    check_length("x" * MAX_QUESTION_CHARS)
+    with pytest.raises(QuestionTooLong) as caught:
+        check_length("x" * (MAX_QUESTION_CHARS + 1))
+    assert str(caught.value).count(". ") == 0 and "20,000" in str(caught.value)
+    out = subprocess.run([sys.executable, "-m", "kb", "ask", "-"], input="LSTM " * 5000, capture_output=True,
+                         text=True, cwd=PROJECT_ROOT, timeout=120)
+    assert out.returncode == 2 and out.stdout == ""
+    assert "20,000" in out.stderr and "Traceback" not in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_chat_carries_the_previous_turn_until_new(built_index: Settings) -> None:
+    env = {**os.environ, "COURSEBOT_DATA_DIR": str(built_index.data_dir),
+           "COURSEBOT_ENTRIES_DIR": str(built_index.entries_dir)}
+    turns = "입력 (None, 20, 4)에 LSTM(32) 파라미터?\n그럼 GRU로 바꾸면요?\n/new\n그럼 GRU로 바꾸면요?\n"
+    out = subprocess.run([sys.executable, "-m", "kb", "chat", "--no-verify"], input=turns, capture_output=True,
+                         text=True, cwd=PROJECT_ROOT, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("이전 질문의 모델에서 LSTM → GRU로 바꿔 계산했습니다.") == 1
+    assert "새 대화를 시작합니다." in out.stdout and "Traceback" not in out.stderr

@@ -1,0 +1,43 @@
+"""Personal data and financial advice are refused whatever the score; course questions are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.decline import suggestions
+from kb.refusals import RefusalKind, check
+from kb.search import Hit
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("강사님 이메일 주소 알려주세요", RefusalKind.PERSONAL),
+    ("What is the instructor's phone number?", RefusalKind.PERSONAL),
+    ("같은 반 학생 연락처 좀 알 수 있을까요", RefusalKind.PERSONAL),
+    ("Give me the home address of the TA.", RefusalKind.PERSONAL),
+    ("LSTM으로 주가 예측해서 삼성전자 지금 사야 할까요?", RefusalKind.FINANCIAL),
+    ("Which stocks should I buy according to your LSTM model?", RefusalKind.FINANCIAL),
+    ("비트코인 투자 추천해 주세요", RefusalKind.FINANCIAL),
+])
+def test_refused(question: str, kind: RefusalKind) -> None:
+    refusal = check(question)
+    assert refusal is not None and refusal.kind is kind and refusal.message
+
+
+@pytest.mark.parametrize("question", [
+    "LSTM 파라미터 개수 공식 알려주세요",
+    "주가 시계열을 LSTM에 넣을 때 input_shape은 어떻게 지정하나요?",
+    "학생 질문: return_sequences=True와 False의 차이가 뭔가요?",
+    "Embedding 가중치 행렬은 메모리 주소처럼 인덱스로 찾는 건가요?",
+    "What does the student model learn in knowledge distillation?",
+])
+def test_course_questions_are_not_refused(question: str) -> None:
+    assert check(question) is None
+
+
+def test_suggestions_name_close_entries_only() -> None:
+    def hit(i: int, confidence: float, kind: str = "entry") -> Hit:
+        return Hit(id=f"e{i}", kind=kind, title=f"t{i}", score=1.0, sources=[], chunk=f"q{i}?", confidence=confidence)
+
+    got = suggestions([hit(1, 0.4), hit(2, 0.01), hit(3, 0.3, "doc"), hit(4, 0.2), hit(5, 0.1), hit(6, 0.1)])
+    assert [s.id for s in got] == ["e1", "e4", "e5"] and got[0].question == "q1?"
+    assert suggestions([hit(1, 0.001)]) == []

@@ -1,0 +1,94 @@
+"""Issue 16 item 1: several snippets at once per worker, each isolated, behind a fair queue."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kb.core.settings import Settings
+from tests.verifiers.helpers import MAJORS, NORMAL
+
+pytestmark = pytest.mark.sandbox
+
+LOOP = "while True:\n    pass\n"
+DENSE7 = "import tensorflow as tf\nd = tf.keras.layers.Dense(7)\ny = d(tf.zeros((2, 3)))\n"
+
+
+@pytest.fixture(scope="module")
+def concurrent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from verifiers import Verifier
+
+    v = Verifier(Settings(data_dir=tmp_path_factory.mktemp("concurrent-var"), verify_timeout=5.0,
+                          verify_memory_mb=1024, verify_concurrency=2, verify_session_queue=1))
+    yield v
+    v.close()
+
+
+def _until(check: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("major", MAJORS)
+def test_a_timeout_does_not_delay_a_later_snippet(concurrent: Any, major: str) -> None:
+    assert concurrent.verify(NORMAL, (major,), use_cache=False)[0].ok  # warm
+    done: list[str] = []
+    results: dict[str, Any] = {}
+
+    def go(name: str, code: str, session: str) -> None:
+        results[name] = concurrent.verify(code, (major,), use_cache=False, session=session)[0]
+        done.append(name)
+
+    loop = threading.Thread(target=go, args=("loop", LOOP, "student-a"))
+    loop.start()
+    _until(lambda: concurrent.worker(major)._inflight == 1)
+    dense = threading.Thread(target=go, args=("dense", DENSE7, "student-b"))
+    dense.start()
+    dense.join()
+    loop.join()
+    assert done == ["dense", "loop"]  # finished while the loop was still running
+    assert results["dense"].ok and results["dense"].layers[0].params == 28
+    assert results["loop"].error.type == "Timeout"
+
+
+def test_concurrent_children_have_distinct_uids(concurrent: Any) -> None:
+    worker = concurrent.worker("3")
+    code = "import os, time\ntime.sleep(1.5)\nprint(os.getuid())"
+    out: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda: out.append(worker.run(code))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if not worker.uid_isolation:
+        pytest.skip("uid isolation needs root")
+    uids = {r["stdout"].strip() for r in out}
+    assert len(uids) == 2 and all(61000 <= int(u) < 62000 for u in uids), out
+
+
+def test_queue_position_and_per_session_limit(concurrent: Any) -> None:
+    results: dict[str, Any] = {}
+    positions: list[int] = []
+
+    def go(name: str, code: str, session: str, on_wait: Any = None) -> None:
+        results[name] = concurrent.verify(code, ("3",), use_cache=False, session=session, on_wait=on_wait)[0]
+
+    busy = [threading.Thread(target=go, args=(f"loop-{s}", LOOP, s)) for s in ("a", "b")]
+    for t in busy:
+        t.start()
+    _until(lambda: concurrent.queue("3").running == 2)
+    waiting = threading.Thread(target=go, args=("dense", DENSE7, "c", positions.append))
+    waiting.start()
+    _until(lambda: concurrent.queue("3").waiting == 1)
+    over = concurrent.verify(DENSE7 + "z = 1\n", ("3",), use_cache=False, session="c")[0]
+    assert over.error.type == "QueueFull" and "waiting" in over.error.message
+    for t in [*busy, waiting]:
+        t.join()
+    assert positions and positions[0] == 2  # "2 snippets ahead of yours are running"
+    assert results["dense"].ok and results["dense"].layers[0].params == 28
