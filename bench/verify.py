@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -18,40 +19,47 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Runs inside the checkout under test (its own `verifiers`), prints one JSON line.
-MEASURE = r'''
-import json, statistics, sys, tempfile, time
+# Runs inside the checkout under test (its own `verifiers`): a warm verifier that times each
+# snippet it is sent (one JSON line in, one out), so that two checkouts can be measured turn by turn.
+SERVE = r'''
+import json, sys, tempfile, time
 from pathlib import Path
 from kb.core.settings import Settings
 from verifiers import Verifier
-snippets = json.loads(sys.stdin.read())
-out = {}
 with tempfile.TemporaryDirectory() as tmp:
     verifier = Verifier(Settings(data_dir=Path(tmp)))
     try:
-        for major in ("3", "2"):
+        for line in sys.stdin:
+            req = json.loads(line)
             t0 = time.perf_counter()
-            verifier.verify("x = 1\n", (major,), use_cache=False)
-            cold = time.perf_counter() - t0
-            times = []
-            for _ in range(2):
-                for code in snippets:
-                    t0 = time.perf_counter()
-                    verifier.verify(code, (major,), use_cache=False)
-                    times.append(time.perf_counter() - t0)
-            times.sort()
-            out[major] = {"cold": cold, "p50": statistics.median(times),
-                          "p95": times[int(0.95 * (len(times) - 1))], "max": times[-1], "n": len(times)}
-        hits = []
-        for code in snippets:
-            t0 = time.perf_counter()
-            verifier.verify(code, ("3", "2"))
-            hits.append(time.perf_counter() - t0)
-        out["hit"] = statistics.median(hits)
+            verifier.verify(req["code"], tuple(req["majors"]), use_cache=req["cache"])
+            print(json.dumps(time.perf_counter() - t0), flush=True)
     finally:
         verifier.close()
-print(json.dumps(out))
 '''
+
+
+class Tree:
+    """A warm verifier of one checkout, in its own process."""
+
+    def __init__(self, path: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COURSEBOT_")}
+        env["PYTHONPATH"] = str(path)
+        self.proc = subprocess.Popen([sys.executable, "-c", SERVE], cwd=path, env=env, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def time(self, code: str, majors: tuple[str, ...], cache: bool = False) -> float:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"code": code, "majors": majors, "cache": cache}) + "\n")
+        self.proc.stdin.flush()
+        return float(json.loads(self.proc.stdout.readline()))
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+        self.proc.stdout.close()
+
 
 LOOP = "while True:\n    pass\n"
 DENSE7 = "import tensorflow as tf\nd = tf.keras.layers.Dense(7)\ny = d(tf.zeros((2, 3)))\n"
@@ -63,14 +71,6 @@ def snippets() -> list[str]:
     from kb.core.store import load_entries
 
     return [s.code for e in load_entries(PROJECT_ROOT / "kb" / "entries") for s in e.verify]
-
-
-def measure(tree: Path, codes: list[str]) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSEBOT_")}
-    env["PYTHONPATH"] = str(tree)
-    done = subprocess.run([sys.executable, "-c", MEASURE], input=json.dumps(codes), cwd=tree, env=env,
-                          capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def concurrency(codes_timeout: float = 5.0) -> None:
@@ -107,18 +107,32 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="another coursebot checkout to measure side by side")
     args = parser.parse_args()
     codes = snippets()
-    trees = [("before", args.before)] if args.before else []
-    trees.append(("after" if args.before else "this tree", ROOT))
-    results = {label: measure(tree, codes) for label, tree in trees}
-    print(f"warm verify over {len(codes)} entry snippets x2 per Keras version (ms):")
-    for major in ("3", "2"):
-        for label, r in results.items():
-            m = r[major]
-            assert isinstance(m, dict)
-            print(f"  Keras {major} {label:>9}: cold {m['cold']:.2f} s, p50 {m['p50'] * 1000:.0f}, "
-                  f"p95 {m['p95'] * 1000:.0f}, max {m['max'] * 1000:.0f}")
-    for label, r in results.items():
-        print(f"  cache hit (both versions) {label}: p50 {float(r['hit']) * 1000:.1f} ms")  # type: ignore[arg-type]
+    labels = ["before", "after"] if args.before else ["this tree"]
+    trees = dict(zip(labels, [Tree(p) for p in ([args.before] if args.before else []) + [ROOT]], strict=True))
+    times: dict[tuple[str, str], list[float]] = {}
+    try:
+        for major in ("3", "2"):
+            for label, tree in trees.items():
+                cold = tree.time("x = 1\n", (major,))
+                print(f"  Keras {major} {label:>9}: cold start {cold:.2f} s")
+            for turn in range(2):  # turn by turn, so that the machine's load hits both alike
+                for i, code in enumerate(codes):
+                    order = list(trees.items())
+                    for label, tree in order if (turn + i) % 2 else order[::-1]:
+                        times.setdefault((major, label), []).append(tree.time(code, (major,)))
+        print(f"warm verify over {len(codes)} entry snippets x2 per Keras version (ms):")
+        for (major, label), got in times.items():
+            got.sort()
+            print(f"  Keras {major} {label:>9}: p50 {statistics.median(got) * 1000:.0f}, "
+                  f"p95 {got[int(0.95 * (len(got) - 1))] * 1000:.0f}, max {got[-1] * 1000:.0f}")
+        for label, tree in trees.items():
+            for code in codes:  # fill the cache
+                tree.time(code, ("3", "2"), cache=True)
+            hits = sorted(tree.time(code, ("3", "2"), cache=True) for code in codes)
+            print(f"  cache hit (both versions) {label}: p50 {statistics.median(hits) * 1000:.1f} ms")
+    finally:
+        for tree in trees.values():
+            tree.close()
     print("concurrency:")
     concurrency()
 

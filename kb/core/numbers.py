@@ -9,7 +9,7 @@ What counts as a stated number (outside fenced code; inline code is searched for
 - a shape: a tuple of integers and ``None`` such as ``(None, 128)``, ``(32, 25, 1)`` or ``(256,)``
   that is not a call's or keyword's argument (``Dense(64)``, ``shape=(25, 1)`` are configuration);
 - a count: a number with thousands separators (``8,256``), the result of a formula (``= 210``),
-  or a number of things the sentence says are parameters (``16개`` after 파라미터, ``210 parameters``).
+  or a number of parameters (``파라미터 16개``, ``4,128개의 파라미터``, ``210 parameters``).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ _RESULT = re.compile(r"(?:(?<=\s)|(?<=[\d)]))=\s*\**\s*(" + _NUMBER + r")(?![\d/
 _KO_COUNT = re.compile(r"(?<![\w.,])(" + _NUMBER + r")\**\s*개(?!짜리)")
 _EN_COUNT = re.compile(r"(?<![\w.,])(" + _NUMBER + r")\**\s+(?:trainable\s+)?(?:parameters|params|weights)\b",
                        re.I)
-_PARAM_WORDS = re.compile(r"파라미터|가중치|parameters?|params|weights", re.I)
-_SENTENCE_END = re.compile(r"[.!?:](?:\s|$)|\n\s*\n|\n\s*[-*\d]+[.)]?\s")
+_PARAMS_BEFORE = re.compile(r"(?:파라미터|가중치)(?:\s*(?:수|개수))?\s*(?:는|가|도|은|이)?\s*\**\s*$")
+_PARAMS_AFTER = re.compile(r"\s*(?:의\s*)?(?:파라미터|가중치)")
 
 
 class StatedNumber(BaseModel):
@@ -120,12 +120,9 @@ def _tie(number: StatedNumber, entry: Entry) -> StatedNumber:
 
 
 def _about_params(prose: str, match: re.Match[str]) -> bool:
-    """Whether the sentence holding a Korean ``N개`` count is about parameters or weights."""
-    before = prose[max(0, match.start() - 60):match.start()]
-    ends = list(_SENTENCE_END.finditer(before))
-    sentence = before[ends[-1].end():] if ends else before
-    after = prose[match.end():match.end() + 8]
-    return bool(_PARAM_WORDS.search(sentence) or _PARAM_WORDS.search(after))
+    """Whether a Korean ``N개`` counts parameters: 파라미터/가중치 (수) right before it, or 의 파라미터 after."""
+    before = prose[max(0, match.start() - 20):match.start()]
+    return bool(_PARAMS_BEFORE.search(before) or _PARAMS_AFTER.match(prose, match.end()))
 
 
 def _shape(inner: str) -> list[int | None]:

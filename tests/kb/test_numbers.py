@@ -54,6 +54,7 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     ("the layer has 20·10 + 10 = 210 parameters either way", ["210"]),
     ("Dense(1)의 파라미터는 33개뿐입니다.", ["33"]),
     ("a Dense layer with 65 params", ["65"]),
+    ("뒤의 `Dense(32)`는 4128개의 파라미터를 가집니다.", ["4128"]),
     ("494 // 5 = 98", ["98"]),
 ])
 def test_counts_and_shapes_are_found(text: str, expected: list[str]) -> None:
@@ -63,6 +64,7 @@ def test_counts_and_shapes_are_found(text: str, expected: list[str]) -> None:
 @pytest.mark.parametrize("text", [
     "`Dense(64)` 뒤 `Embedding(10001, 64)`와 `Input(shape=(25, 1))`",   # configuration, not results
     "게이트가 4개이고 단어 3개짜리 문장, 태그 18개로 가정",                  # counted things, not parameters
+    "LSTM의 파라미터 공식에서 가중치 묶음이 4개입니다.",
     "시간 축은 두 번째 축(axis=1)이고 σ(z) = 1/(1+e^(−z))입니다.",
     "**파라미터 = 4 × (입력 특성 수 × units + units × units + units)**",
     "```python\nmodel = Sequential([Input(shape=(92, 32)), Dense(1)])  # 2,945 params\n```\n",
@@ -165,3 +167,18 @@ def test_check_summary_counts_the_stated_numbers() -> None:
     claimed, unchecked = (int(x) for x in re.findall(r"(\d+) (?:claimed|unchecked)", line))
     assert f"{len(entries)} entries" in line and f"{stated} stated numbers" in line
     assert claimed + unchecked == stated and line.endswith("0 mismatch(es)")
+
+
+@pytest.mark.sandbox
+def test_preview_lists_the_numbers_with_real_values_and_refuses_the_unchecked_one(
+        tmp_path: Path, verifier: object) -> None:
+    from kb.authoring import preview_entry
+    from kb.core.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "var", entries_dir=tmp_path / "entries")
+    preview = preview_entry(UNCHECKED_9999, "dense-count-demo.yaml", settings, verifier=verifier)
+    assert not preview.ok and preview.error is not None and "9,999" in preview.error
+    assert [(n.text, n.status) for n in preview.numbers if n.field == "answer"] == [
+        ("15", "claimed"), ("9,999", "unclaimed"), ("(1, 3)", "claimed")]
+    assert preview.mismatches == [] and sorted(r.keras_major for r in preview.reports["dense-demo"]) == ["2", "3"]
+    assert not settings.entries_dir.exists() or list(settings.entries_dir.iterdir()) == []
