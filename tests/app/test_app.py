@@ -286,3 +286,11 @@ def test_history_survives_a_refresh_and_a_cut_off_question_is_kept(app_env: Sett
     assert [w.value for w in at.warning] == [messages.INTERRUPTED]
     at.button(key="new_chat").click().run()
     assert not at.chat_message and at.query_params["s"] != "s-refresh"
+
+
+def test_a_syntax_error_is_explained_as_one_not_as_a_safety_refusal(app_env: Settings) -> None:
+    at = start()
+    at.chat_input[0].set_value("```python\nfrom tensorflow.keras.layers import LSTM\nx = LSTM(32\n```\n왜 안 돼요?").run()
+    assert not at.exception, at.exception
+    text = all_text(at)
+    assert "파이썬 문법 오류" in text and "안전 정책" not in text, text
