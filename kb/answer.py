@@ -22,6 +22,7 @@ from typing import Any
 from kb.answer_types import Answer, ClaimCheck, Verification
 from kb.core.errors import CoursebotError
 from kb.core.settings import Settings
+from kb.core.sources import SourceDoc, cite, load_sources
 from kb.decline import refusal_for, suggestions
 from kb.dialogue import Context, previous_context, resolve
 from kb.error_match import SANDBOX_KINDS
@@ -55,6 +56,7 @@ class Answerer:
             self.log = QuestionLog(settings.log_url)
         self._verifier: Any = verifier
         self._own_verifier = verifier is None
+        self._catalogue: dict[str, SourceDoc] | None = None
 
     def reload(self) -> None:
         """Pick up a changed index (after an entry was added)."""
@@ -98,6 +100,13 @@ class Answerer:
             return load_entry(path)
         except CoursebotError:
             return None
+
+    @property
+    def catalogue(self) -> dict[str, SourceDoc]:
+        """The source catalogue (kb/sources.yaml), read once (readable citations)."""
+        if self._catalogue is None:
+            self._catalogue = load_sources()
+        return self._catalogue
 
     def answer(self, question: str, *, k: int | None = None, verify: bool = True,
                history: list[Any] | None = None, session: str | None = None,
@@ -157,6 +166,7 @@ class Answerer:
             out.text = self._text(best_entry, lang) if best_entry is not None else best.chunk
             if best_entry is not None:
                 out.verifications = self.entry_verifications(best_entry, run=verify)
+                out.citations = [cite(s.doc, s.note, self.catalogue) for s in best_entry.sources]
         elif not out.lead:
             out.text = say(lang, "not_covered")
             out.suggestions = suggestions(result.hits)
@@ -169,7 +179,8 @@ class Answerer:
             out.log_id = self.log.record(question, answered=out.answered, entry_id=out.entry_id,
                                          confidence=out.confidence, has_code=code is not None,
                                          took_ms=out.took_ms, session=session, context=out.context,
-                                         audience="instructor" if audience == "instructor" else "student")
+                                         audience="instructor" if audience == "instructor" else "student",
+                                         answer=out.as_json())   # the chat shows it again after a refresh
         return out
 
     def _refused(self, question: str, kind: str, message: str, started: float, session: str | None,
@@ -181,7 +192,8 @@ class Answerer:
         if self.log is not None:
             out.log_id = self.log.record(question, answered=False, entry_id=None, confidence=0.0,
                                          refused=kind, took_ms=out.took_ms, session=session,
-                                         audience="instructor" if audience == "instructor" else "student")
+                                         audience="instructor" if audience == "instructor" else "student",
+                                         answer=out.as_json())
         return out
 
     @staticmethod

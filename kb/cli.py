@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refit", action="store_true",
                    help="fit the abstention model on these (development, never held-out) questions and store it "
                         "with the index before measuring")
+
+    p = sub.add_parser("gaps", help="students' unanswered and thumbs-down questions grouped by topic, with draft entries")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return parser
 
 
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         handler = {"ask": _cmd_ask, "chat": _cmd_chat, "verify": _cmd_verify, "check": _cmd_check, "add": _cmd_add, "ingest": _cmd_ingest,
-                   "eval": _cmd_eval}[args.command]
+                   "eval": _cmd_eval, "gaps": _cmd_gaps}[args.command]
         return handler(args, settings)
     except CoursebotError as exc:
         print(f"coursebot: {exc}", file=sys.stderr)
@@ -311,4 +314,18 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         from kb.render import print_eval
 
         print_eval(report)
+    return 0
+
+
+# -- gaps --------------------------------------------------------------------------------------
+def _cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.gaps import find_gaps
+
+    gaps = find_gaps(settings)
+    if args.json:
+        _emit_json(gaps.model_dump(mode="json"))
+    else:
+        from kb.render import print_gaps
+
+        print_gaps(gaps)
     return 0

@@ -70,7 +70,12 @@ def verify_pasted(verifier: Any, code: str, lang: Lang = "ko") -> Verification:
                      differences=differences(runs[0], runs[1]) if len(runs) == 2 else [])
     rejected = next((r.rejected for r in runs if r.rejected), None)
     if rejected:
-        v.explanation = say(lang, "pasted_rejected", reason=rejected.reason)
+        if rejected.reason.startswith("it is not valid Python"):   # a syntax error is no safety refusal (ui helper)
+            where = say(lang, "pasted_where", line=rejected.line) if rejected.line else ""
+            detail = rejected.reason.removeprefix("it is not valid Python").strip(" ()")
+            v.explanation = say(lang, "pasted_syntax", where=where, detail=detail)
+        else:
+            v.explanation = say(lang, "pasted_rejected", reason=rejected.reason)
         return v
     failed = [r for r in runs if r.error]
     if failed:
