@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from kb.answer_types import Answer, ClaimCheck, Verification
@@ -110,8 +111,12 @@ class Answerer:
 
     def answer(self, question: str, *, k: int | None = None, verify: bool = True,
                history: list[Any] | None = None, session: str | None = None,
-               audience: str = "student") -> Answer:
-        """Answer one question; ``history`` (earlier Answers) or ``session`` (logged turns) is the context."""
+               audience: str = "student", on_wait: Callable[[int], None] | None = None) -> Answer:
+        """Answer one question; ``history`` (earlier Answers) or ``session`` (logged turns) is the context.
+
+        ``session`` is also the student's place in the verifier's fair queue; ``on_wait(ahead)`` is told how
+        many snippets run or start before theirs while their code waits.
+        """
         started = time.perf_counter()
         check_length(question)
         self.refresh()
@@ -130,7 +135,7 @@ class Answerer:
         error_text = None
         spec = ModelSpec()
         if code is not None:
-            pasted = verify_pasted(self.verifier, code, lang) if verify else Verification(
+            pasted = verify_pasted(self.verifier, code, lang, session=session, on_wait=on_wait) if verify else Verification(
                 source="pasted", name="pasted", code=code, status="not_verified",
                 message="--no-verify: the pasted code was not run.")
             names = " ".join(sorted(set(KERAS_NAMES.findall(code)) - {"keras", "layers", "Model", "Input"}))
@@ -155,7 +160,7 @@ class Answerer:
         # A follow-up rebuilds on what the previous turn built on (the same entry's snippet).
         build_on = (self._entry(previous.entry_id) if resolution.changes and previous is not None
                     and previous.entry_id else None) or best_entry
-        self._numbers(out, resolution.spec, build_on, verify)
+        self._numbers(out, resolution.spec, build_on, verify, session, on_wait)
         if resolution.changes:
             out.notes.insert(0, say(lang, "carried", changes=", ".join(resolution.changes)))
         elif resolution.follow_up and previous is not None:
@@ -201,10 +206,12 @@ class Answerer:
         english = getattr(entry, "answer_en", None)
         return str(english) if lang == "en" and english else str(entry.answer)
 
-    def _numbers(self, out: Answer, spec: ModelSpec, entry: Any, verify: bool) -> None:
+    def _numbers(self, out: Answer, spec: ModelSpec, entry: Any, verify: bool, session: str | None,
+                 on_wait: Callable[[int], None] | None) -> None:
         if spec.empty and not spec.problems:
             return
-        numbers = answer_numbers(spec, entry, self.verifier if verify else None, out.lang, run=verify)
+        numbers = answer_numbers(spec, entry, self.verifier if verify else None, out.lang, run=verify,
+                                 session=session, on_wait=on_wait)
         out.built, out.lead = numbers.verification, numbers.lead
         out.notes.extend(numbers.notes)
 

@@ -9,6 +9,7 @@ in ``notes``; the rest of the answer still comes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +101,8 @@ def _short(layer: LayerSpec) -> str:
     return code if len(code) <= 60 else code[:57] + "…)"
 
 
-def answer_numbers(spec: ModelSpec, entry: Any, verifier: Any, lang: Lang, *, run: bool) -> Numbers:
+def answer_numbers(spec: ModelSpec, entry: Any, verifier: Any, lang: Lang, *, run: bool,
+                   session: str | None = None, on_wait: Callable[[int], None] | None = None) -> Numbers:
     """Build the student's configuration and write the lead; never raises for a bad description."""
     out = Numbers()
     for problem in spec.problems:
@@ -128,7 +130,7 @@ def answer_numbers(spec: ModelSpec, entry: Any, verifier: Any, lang: Lang, *, ru
         out.verification = v
         return out
     try:
-        runs = verifier.verify(p.code)
+        runs = verifier.verify(p.code, session=session, on_wait=on_wait)
     except CoursebotError as exc:
         v.status, v.message = "failed", say(lang, "verify_failed", message=str(exc))
         out.verification = v

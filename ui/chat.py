@@ -171,7 +171,10 @@ if question:
         has_code = len(question) <= MAX_QUESTION_CHARS and extract_code(question)[0] is not None
         try:
             with st.status(msg.RUNNING_CODE if has_code else msg.SEARCHING, expanded=False) as status:
-                result = common.answerer().answer(question, session=session)
+                def waiting(ahead: int) -> None:   # the fair queue's position, while the code waits
+                    status.update(label=msg.QUEUED.format(ahead=ahead) if ahead > 0 else msg.RUNNING_CODE)
+
+                result = common.answerer().answer(question, session=session, on_wait=waiting)
                 item["answer"], item["log_id"] = result.as_json(), result.log_id
                 label, state = status_of(item["answer"])
                 status.update(label=label, state=state)  # type: ignore[arg-type]

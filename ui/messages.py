@@ -59,6 +59,7 @@ EXAMPLES = (
 )
 RUNNING_CODE = "붙여 넣은 코드를 Keras 3와 Keras 2로 실행하는 중…"
 SEARCHING = "답을 찾는 중…"
+QUEUED = "앞에 {ahead}개의 코드가 실행 중입니다. 차례가 되면 바로 실행합니다…"
 ANSWERED_IN = "답변 완료"
 SOURCES = "출처"
 RELATED = "관련 질문"
