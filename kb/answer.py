@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kb.answer_types import Answer, ClaimCheck, Verification
 from kb.core.errors import CoursebotError
@@ -34,6 +34,12 @@ from kb.prose import ModelSpec, parse
 from kb.question import KERAS_NAMES, check_length, extract_code, extract_error
 from kb.search import Searcher
 
+if TYPE_CHECKING:
+    from ingest.index import Index
+    from kb.core.schema import Entry
+    from verifiers import Verifier
+    from verifiers.report import VerifyReport
+
 __all__ = ["NOT_COVERED", "Answer", "Answerer", "ClaimCheck", "Verification", "explain_error",
            "extract_code", "extract_error", "with_prelude"]
 
@@ -43,8 +49,8 @@ NOT_COVERED = KO["not_covered"]
 class Answerer:
     """Holds the index, the searcher, the entries and (lazily) the verifier. Reuse one per process."""
 
-    def __init__(self, settings: Settings, *, index: Any = None, log: bool = True,
-                 verifier: Any = None) -> None:
+    def __init__(self, settings: Settings, *, index: Index | None = None, log: bool = True,
+                 verifier: Verifier | None = None) -> None:
         from ingest.index import open_index
 
         self.settings = settings
@@ -55,7 +61,7 @@ class Answerer:
             from kb.qlog import QuestionLog
 
             self.log = QuestionLog(settings.log_url)
-        self._verifier: Any = verifier
+        self._verifier: Verifier | None = verifier
         self._own_verifier = verifier is None
         self._catalogue: dict[str, SourceDoc] | None = None
 
@@ -86,14 +92,14 @@ class Answerer:
             self.reload()
 
     @property
-    def verifier(self) -> Any:
+    def verifier(self) -> Verifier:
         if self._verifier is None:
             from verifiers import get_verifier
 
             self._verifier = get_verifier(self.settings)
         return self._verifier
 
-    def _entry(self, entry_id: str) -> Any:
+    def _entry(self, entry_id: str) -> Entry | None:
         from kb.core.store import load_entry
 
         path = self.settings.entries_dir / f"{entry_id}.yaml"
@@ -202,11 +208,10 @@ class Answerer:
         return out
 
     @staticmethod
-    def _text(entry: Any, lang: str) -> str:
-        english = getattr(entry, "answer_en", None)
-        return str(english) if lang == "en" and english else str(entry.answer)
+    def _text(entry: Entry, lang: str) -> str:
+        return entry.answer_en if lang == "en" and entry.answer_en else entry.answer
 
-    def _numbers(self, out: Answer, spec: ModelSpec, entry: Any, verify: bool, session: str | None,
+    def _numbers(self, out: Answer, spec: ModelSpec, entry: Entry | None, verify: bool, session: str | None,
                  on_wait: Callable[[int], None] | None) -> None:
         if spec.empty and not spec.problems:
             return
@@ -218,12 +223,12 @@ class Answerer:
     def verify_pasted(self, code: str) -> Verification:
         return verify_pasted(self.verifier, code)
 
-    def entry_verifications(self, entry: Any, *, run: bool) -> list[Verification]:
+    def entry_verifications(self, entry: Entry, *, run: bool) -> list[Verification]:
         from verifiers import differences
         from verifiers.claims import claim_status
 
         out: list[Verification] = []
-        reports: dict[str, list[Any]] = {}
+        reports: dict[str, list[VerifyReport]] = {}
         for snippet in entry.verify:
             runs = None
             status = "cached"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kb.answer_types import Lang, Verification
 from kb.core.errors import CoursebotError
 from kb.messages import say
+
+if TYPE_CHECKING:
+    from verifiers import Verifier
 
 PRELUDE = (
     "import tensorflow as tf\n"
@@ -58,7 +61,7 @@ def with_prelude(code: str) -> tuple[str, int]:
     return PRELUDE + code, PRELUDE.count("\n")
 
 
-def verify_pasted(verifier: Any, code: str, lang: Lang = "ko", *, session: str | None = None,
+def verify_pasted(verifier: Verifier, code: str, lang: Lang = "ko", *, session: str | None = None,
                   on_wait: Callable[[int], None] | None = None) -> Verification:
     """Build pasted code; ``session``/``on_wait`` go to the verifier's fair queue (queue position)."""
     from verifiers import differences
