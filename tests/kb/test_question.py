@@ -33,6 +33,10 @@ def codes(question: str) -> list[str]:
     ("Dense(128) after LSTM(256)", ["LSTM(256)", "Dense(128)"], None, None),
     ("Dense(1) 앞에 GRU(50) 있으면", ["GRU(50)", "Dense(1)"], None, None),
     ("LSTM(64, input_shape=(10, 3)) 파라미터", ["LSTM(64)"], [10, 3], None),
+    # found by trying the CLI: "sequences of length 50" used to lose the length
+    ("Output of LSTM(32, return_sequences=True) on sequences of length 50 with 10 features?",
+     ["LSTM(32, return_sequences=True)"], [50, 10], None),
+    ("GRU(8) on 30-step windows of 5 features", ["GRU(8)"], [30, 5], None),
 ])
 def test_prose_is_parsed(question: str, layers: list[str], shape: list[int] | None, batch: int | None) -> None:
     spec = parse(question)
