@@ -18,7 +18,7 @@ sysdeps:
 install: sysdeps $(STAMP)
 
 run: install
-	$(VENV)/bin/streamlit run app.py --server.headless true
+	$(PY) -m ui.serve
 
 test: lint
 	$(PY) -m pytest

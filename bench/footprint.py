@@ -53,10 +53,15 @@ def tree_memory_kb(pid: int) -> tuple[int, int]:
 
 
 def worker_pids(verifier: object) -> dict[str, int]:
-    """The root process of each running Keras worker (``{major: pid}``)."""
+    """The root process of each running Keras worker (``{major: pid}``).
+
+    Reads the verifier's workers (``_workers``: major -> worker holding its ``Popen`` either as
+    ``_gen.proc`` or ``_proc``): a bench may look inside, the app never does.
+    """
     pids = {}
-    for major, worker in getattr(verifier, "_workers", {}).items():
-        proc = getattr(worker, "_proc", None)
+    for major, worker in dict(getattr(verifier, "_workers", {})).items():
+        gen = getattr(worker, "_gen", None)
+        proc = getattr(gen, "proc", None) if gen is not None else getattr(worker, "_proc", None)
         if proc is not None and proc.poll() is None:
             pids[str(major)] = proc.pid
     return pids

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kb.answer_types import Answer, ClaimCheck, Verification
 from kb.core.errors import CoursebotError
 from kb.core.settings import Settings
+from kb.core.sources import SourceDoc, cite, load_sources
 from kb.decline import refusal_for, suggestions
 from kb.dialogue import Context, previous_context, resolve
 from kb.error_match import SANDBOX_KINDS
@@ -32,6 +34,12 @@ from kb.prose import ModelSpec, parse
 from kb.question import KERAS_NAMES, check_length, extract_code, extract_error
 from kb.search import Searcher
 
+if TYPE_CHECKING:
+    from ingest.index import Index
+    from kb.core.schema import Entry
+    from verifiers import Verifier
+    from verifiers.report import VerifyReport
+
 __all__ = ["NOT_COVERED", "Answer", "Answerer", "ClaimCheck", "Verification", "explain_error",
            "extract_code", "extract_error", "with_prelude"]
 
@@ -41,8 +49,8 @@ NOT_COVERED = KO["not_covered"]
 class Answerer:
     """Holds the index, the searcher, the entries and (lazily) the verifier. Reuse one per process."""
 
-    def __init__(self, settings: Settings, *, index: Any = None, log: bool = True,
-                 verifier: Any = None) -> None:
+    def __init__(self, settings: Settings, *, index: Index | None = None, log: bool = True,
+                 verifier: Verifier | None = None) -> None:
         from ingest.index import open_index
 
         self.settings = settings
@@ -53,8 +61,9 @@ class Answerer:
             from kb.qlog import QuestionLog
 
             self.log = QuestionLog(settings.log_url)
-        self._verifier: Any = verifier
+        self._verifier: Verifier | None = verifier
         self._own_verifier = verifier is None
+        self._catalogue: dict[str, SourceDoc] | None = None
 
     def reload(self) -> None:
         """Pick up a changed index (after an entry was added)."""
@@ -83,14 +92,14 @@ class Answerer:
             self.reload()
 
     @property
-    def verifier(self) -> Any:
+    def verifier(self) -> Verifier:
         if self._verifier is None:
             from verifiers import get_verifier
 
             self._verifier = get_verifier(self.settings)
         return self._verifier
 
-    def _entry(self, entry_id: str) -> Any:
+    def _entry(self, entry_id: str) -> Entry | None:
         from kb.core.store import load_entry
 
         path = self.settings.entries_dir / f"{entry_id}.yaml"
@@ -99,10 +108,21 @@ class Answerer:
         except CoursebotError:
             return None
 
+    @property
+    def catalogue(self) -> dict[str, SourceDoc]:
+        """The source catalogue (kb/sources.yaml), read once (readable citations)."""
+        if self._catalogue is None:
+            self._catalogue = load_sources()
+        return self._catalogue
+
     def answer(self, question: str, *, k: int | None = None, verify: bool = True,
                history: list[Any] | None = None, session: str | None = None,
-               audience: str = "student") -> Answer:
-        """Answer one question; ``history`` (earlier Answers) or ``session`` (logged turns) is the context."""
+               audience: str = "student", on_wait: Callable[[int], None] | None = None) -> Answer:
+        """Answer one question; ``history`` (earlier Answers) or ``session`` (logged turns) is the context.
+
+        ``session`` is also the student's place in the verifier's fair queue; ``on_wait(ahead)`` is told how
+        many snippets run or start before theirs while their code waits.
+        """
         started = time.perf_counter()
         check_length(question)
         self.refresh()
@@ -121,7 +141,7 @@ class Answerer:
         error_text = None
         spec = ModelSpec()
         if code is not None:
-            pasted = verify_pasted(self.verifier, code, lang) if verify else Verification(
+            pasted = verify_pasted(self.verifier, code, lang, session=session, on_wait=on_wait) if verify else Verification(
                 source="pasted", name="pasted", code=code, status="not_verified",
                 message="--no-verify: the pasted code was not run.")
             names = " ".join(sorted(set(KERAS_NAMES.findall(code)) - {"keras", "layers", "Model", "Input"}))
@@ -146,7 +166,7 @@ class Answerer:
         # A follow-up rebuilds on what the previous turn built on (the same entry's snippet).
         build_on = (self._entry(previous.entry_id) if resolution.changes and previous is not None
                     and previous.entry_id else None) or best_entry
-        self._numbers(out, resolution.spec, build_on, verify)
+        self._numbers(out, resolution.spec, build_on, verify, session, on_wait)
         if resolution.changes:
             out.notes.insert(0, say(lang, "carried", changes=", ".join(resolution.changes)))
         elif resolution.follow_up and previous is not None:
@@ -157,6 +177,7 @@ class Answerer:
             out.text = self._text(best_entry, lang) if best_entry is not None else best.chunk
             if best_entry is not None:
                 out.verifications = self.entry_verifications(best_entry, run=verify)
+                out.citations = [cite(s.doc, s.note, self.catalogue) for s in best_entry.sources]
         elif not out.lead:
             out.text = say(lang, "not_covered")
             out.suggestions = suggestions(result.hits)
@@ -169,7 +190,8 @@ class Answerer:
             out.log_id = self.log.record(question, answered=out.answered, entry_id=out.entry_id,
                                          confidence=out.confidence, has_code=code is not None,
                                          took_ms=out.took_ms, session=session, context=out.context,
-                                         audience="instructor" if audience == "instructor" else "student")
+                                         audience="instructor" if audience == "instructor" else "student",
+                                         answer=out.as_json())   # the chat shows it again after a refresh
         return out
 
     def _refused(self, question: str, kind: str, message: str, started: float, session: str | None,
@@ -181,30 +203,32 @@ class Answerer:
         if self.log is not None:
             out.log_id = self.log.record(question, answered=False, entry_id=None, confidence=0.0,
                                          refused=kind, took_ms=out.took_ms, session=session,
-                                         audience="instructor" if audience == "instructor" else "student")
+                                         audience="instructor" if audience == "instructor" else "student",
+                                         answer=out.as_json())
         return out
 
     @staticmethod
-    def _text(entry: Any, lang: str) -> str:
-        english = getattr(entry, "answer_en", None)
-        return str(english) if lang == "en" and english else str(entry.answer)
+    def _text(entry: Entry, lang: str) -> str:
+        return entry.answer_en if lang == "en" and entry.answer_en else entry.answer
 
-    def _numbers(self, out: Answer, spec: ModelSpec, entry: Any, verify: bool) -> None:
+    def _numbers(self, out: Answer, spec: ModelSpec, entry: Entry | None, verify: bool, session: str | None,
+                 on_wait: Callable[[int], None] | None) -> None:
         if spec.empty and not spec.problems:
             return
-        numbers = answer_numbers(spec, entry, self.verifier if verify else None, out.lang, run=verify)
+        numbers = answer_numbers(spec, entry, self.verifier if verify else None, out.lang, run=verify,
+                                 session=session, on_wait=on_wait)
         out.built, out.lead = numbers.verification, numbers.lead
         out.notes.extend(numbers.notes)
 
     def verify_pasted(self, code: str) -> Verification:
         return verify_pasted(self.verifier, code)
 
-    def entry_verifications(self, entry: Any, *, run: bool) -> list[Verification]:
+    def entry_verifications(self, entry: Entry, *, run: bool) -> list[Verification]:
         from verifiers import differences
         from verifiers.claims import claim_status
 
         out: list[Verification] = []
-        reports: dict[str, list[Any]] = {}
+        reports: dict[str, list[VerifyReport]] = {}
         for snippet in entry.verify:
             runs = None
             status = "cached"

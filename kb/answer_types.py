@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_serializer
 
+from kb.core.sources import Citation
 from kb.decline import Suggestion
 from kb.search import Hit
 from verifiers.report import VerifyReport
@@ -86,6 +87,7 @@ class Answer(BaseModel):
     log_id: int | None = None
     refused: str | None = None       # kb.refusals kind when the question was refused whatever the score
     suggestions: list[Suggestion] = Field(default_factory=list)   # closest covered topics when declined
+    citations: list[Citation] = Field(default_factory=list)   # readable sources: kind · title (date), note
 
     @property
     def related(self) -> list[Hit]:

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kb.core.errors import DuplicateEntry, EntryCheckFailed, UsageError
 from kb.core.numbers import StatedNumber, stated_numbers
 from kb.core.schema import Entry
 from kb.core.settings import Settings
 from kb.core.store import entries_lock, parse_entry, unclaimed_problem, write_entry
+
+if TYPE_CHECKING:
+    from verifiers import Verifier
+    from verifiers.report import VerifyReport
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ class Preview:
     entry: Entry | None
     error: str | None = None                 # validation error, one sentence
     mismatches: list[str] = field(default_factory=list)
-    reports: dict[str, list[Any]] = field(default_factory=dict)   # snippet name -> VerifyReport per version
+    reports: dict[str, list[VerifyReport]] = field(default_factory=dict)   # snippet name -> VerifyReport per version
     duplicate: bool = False
     numbers: list[StatedNumber] = field(default_factory=list)  # counts and shapes the answers state, and their ties
 
@@ -54,7 +58,7 @@ def add_entry_file(path: Path, settings: Settings, *, replace: bool = False) -> 
 
 
 def add_entry_text(text: str, file: str, settings: Settings, *, replace: bool = False,
-                   verifier: Any = None) -> AddResult:
+                   verifier: Verifier | None = None) -> AddResult:
     entry = parse_entry(text, file)
     existing = settings.entries_dir / f"{entry.id}.yaml"
     if existing.exists() and not replace:
@@ -70,7 +74,7 @@ def add_entry_text(text: str, file: str, settings: Settings, *, replace: bool = 
     return AddResult(entry, target, len(entry.verify), len(entry.claims))
 
 
-def preview_entry(text: str, file: str, settings: Settings, *, verifier: Any = None) -> Preview:
+def preview_entry(text: str, file: str, settings: Settings, *, verifier: Verifier | None = None) -> Preview:
     """Validate and verify an entry's YAML text; never writes."""
     from kb.core.errors import CoursebotError
 
@@ -90,7 +94,8 @@ def preview_entry(text: str, file: str, settings: Settings, *, verifier: Any = N
     return preview
 
 
-def verify_entry(entry: Entry, settings: Settings, *, verifier: Any = None) -> tuple[list[str], dict[str, list[Any]]]:
+def verify_entry(entry: Entry, settings: Settings, *, verifier: Verifier | None = None
+                 ) -> tuple[list[str], dict[str, list[VerifyReport]]]:
     """Every mismatch between the entry's snippets/claims and real Keras (as sentences), and the reports."""
     if not entry.verify:
         return [], {}

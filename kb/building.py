@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kb.formulas import layer_formula
 from kb.prose import LAYERS, LayerSpec, ModelSpec
+
+if TYPE_CHECKING:
+    from kb.core.schema import Entry
+    from verifiers.report import LayerInfo
 
 DEFAULT_INPUT: list[int | None] = [None, 8]
 MAX_PARAMS = 50_000_000
@@ -144,7 +148,7 @@ def in_snippet(spec: ModelSpec, code: str) -> tuple[str, list[int]] | None:
     return "".join(out), picked
 
 
-def plan(spec: ModelSpec, entry: Any) -> Plan:
+def plan(spec: ModelSpec, entry: Entry | None) -> Plan:
     """Chain when the input is stated (or not needed); otherwise the entry's snippet if one fits."""
     needs_input = spec.input_shape is None and spec.layers[0].cls != "Embedding"
     if needs_input and entry is not None:
@@ -156,7 +160,7 @@ def plan(spec: ModelSpec, entry: Any) -> Plan:
     return chain(spec)
 
 
-def student_layers(plan: Plan, spec: ModelSpec, report_layers: list[Any]) -> list[tuple[LayerSpec, int]]:
+def student_layers(plan: Plan, spec: ModelSpec, report_layers: list[LayerInfo]) -> list[tuple[LayerSpec, int]]:
     """(student layer, index among the report's layers) for the layers the report shows."""
     if plan.mode == "chain":
         return [(la, i) for i, la in enumerate(spec.layers) if i < len(report_layers)]

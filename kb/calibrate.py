@@ -27,7 +27,7 @@ from kb.calibration import FEATURES, Calibration
 from kb.core.settings import Settings
 from kb.evaluate import Question, evaluate
 from kb.refusals import check
-from kb.search import Fusion, Searcher
+from kb.search import RERANK_FEATURES, Fusion, Searcher
 
 FOLDS = 5
 C = 1.0   # inverse L2 strength of the logistic regression
@@ -79,6 +79,36 @@ def fit(searcher: Searcher, questions: list[Question], *, threshold: float,
                        scale=scaler.scale_.tolist(), coef=logistic.coef_[0].tolist(),
                        intercept=float(logistic.intercept_[0]), threshold=threshold,
                        fitted_on=fitted_on or [], cv=cross_validated(x, y, threshold))
+
+
+def fit_reranker(searcher: Searcher, questions: list[Question], *,
+                 fitted_on: list[str] | None = None) -> Calibration:
+    """The second stage: a logistic model over each fused top candidate's features, positives being the
+    candidates that answer the question; ``cv`` holds the cross-validated hit@1 with and without it."""
+    from sklearn.model_selection import GroupKFold
+
+    xs, ys, groups = [], [], []
+    for n, question in enumerate(questions):
+        if question.out_of_scope or check(question.q) is not None or searcher.errors.route(question.q):
+            continue
+        for i, f in searcher.candidates(question.q):
+            rec = searcher.index.records[i]
+            xs.append([f[name] for name in RERANK_FEATURES])
+            ys.append(int(question.matches(rec.entry_id or rec.key, list(rec.sources))))
+            groups.append(n)
+    x, y, g = np.asarray(xs), np.asarray(ys), np.asarray(groups)
+    scores = np.zeros(len(y))
+    for train, test in GroupKFold(n_splits=FOLDS).split(x, y, g):
+        scores[test] = _model().fit(x[train], y[train]).predict_proba(x[test])[:, 1]
+    firsts = [np.flatnonzero(g == n) for n in np.unique(g)]
+    cv_hit1 = sum(int(y[rows[np.argmax(scores[rows])]]) for rows in firsts) / len(firsts)
+    fused_hit1 = sum(int(y[rows[0]]) for rows in firsts) / len(firsts)
+    model = _model().fit(x, y)
+    scaler, logistic = model[0], model[1]
+    return Calibration(config=f"rerank:{searcher.config}", features=list(RERANK_FEATURES),
+                       mean=scaler.mean_.tolist(), scale=scaler.scale_.tolist(), coef=logistic.coef_[0].tolist(),
+                       intercept=float(logistic.intercept_[0]), fitted_on=fitted_on or [],
+                       cv={"cv_rerank_hit@1": round(cv_hit1, 4), "fused_hit@1": round(fused_hit1, 4)})
 
 
 # -- comparing configurations -------------------------------------------------------------------

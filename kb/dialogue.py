@@ -25,7 +25,7 @@ BIDI_ON = re.compile(r"양방향|bidirectional|Bidirectional", re.I)
 BIDI_OFF = re.compile(r"(?:양방향|bidirectional)\s*(?:을|를)?\s*(?:빼|없애|없이|remove|drop)|without\s+bidirectional", re.I)
 HALF = re.compile(r"절반|반으로|half|halve", re.I)
 DOUBLE = re.compile(r"두\s*배|2배|double|twice", re.I)
-SET_UNITS = re.compile(r"(?:units?|유닛|뉴런|노드)\s*(?:을|를|수를|개수를|=|:)?\s*(\d+)|(\d+)\s*(?:개의?\s*)?(?:units?|유닛)", re.I)
+SET_UNITS = re.compile(r"(?:units?|유닛|뉴런|노드)\s*(?:을|를|수를|개수를|=|:)?\s*(\d{1,9})(?!\d)|(?<!\d)(\d{1,9})\s*(?:개의?\s*)?(?:units?|유닛)", re.I)
 APPEND = re.compile(r"추가|붙이|뒤에|다음에|add\b|append|on top", re.I)
 SEQ_ON = re.compile(r"return_sequences\s*(?:=\s*True|를\s*(?:켜|True)|을\s*(?:켜|True)|\s*켜|\s+on)", re.I)
 FAMILY = {cls: RNN for cls in RNN}
@@ -176,7 +176,10 @@ def resolve(question: str, now: ModelSpec, previous: Context | None) -> Resoluti
     query = f"{previous.question} {question}"
     if previous.spec is None or previous.spec.empty:
         return Resolution(spec=now, query=query, follow_up=True)
-    spec, changes = _apply(previous.spec, now, question)
+    try:
+        spec, changes = _apply(previous.spec, now, question)
+    except (ValueError, RecursionError, MemoryError, OverflowError):
+        return Resolution(spec=now, query=query, follow_up=True)
     if not changes:
         return Resolution(spec=now, query=query, follow_up=True)
     return Resolution(spec=spec, query=query, follow_up=True, changes=changes)

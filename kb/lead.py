@@ -9,8 +9,9 @@ in ``notes``; the rest of the answer still comes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kb.answer_types import Lang, Verification
 from kb.building import Plan, plan, student_layers, too_big
@@ -19,6 +20,11 @@ from kb.formulas import layer_formula
 from kb.messages import say
 from kb.prose import LayerSpec, ModelSpec
 from verifiers.report import VerifyReport, format_shape
+
+if TYPE_CHECKING:
+    from kb.core.schema import Entry
+    from verifiers import Verifier
+    from verifiers.report import LayerInfo
 
 MAX_LEAD_LAYERS = 4
 
@@ -36,7 +42,7 @@ def _versions(lang: Lang, values: dict[str, str]) -> str:
     return say(lang, "differ", k3=values.get("3", "?"), k2=values.get("2", "?"))
 
 
-def _layer_input(report_layers: list[Any], index: int, p: Plan) -> list[int | None] | None:
+def _layer_input(report_layers: list[LayerInfo], index: int, p: Plan) -> list[int | None] | None:
     if index > 0:
         shape = report_layers[index - 1].output_shape
     elif p.input_shape is not None:
@@ -91,7 +97,7 @@ def _lead(spec: ModelSpec, p: Plan, runs: list[VerifyReport], lang: Lang) -> str
     return "\n".join(f"- {line}" for line in lines) if len(lines) > 1 else "".join(lines)
 
 
-def _param(layers: list[Any], index: int) -> int | None:
+def _param(layers: list[LayerInfo], index: int) -> int | None:
     return layers[index].params if index < len(layers) else None
 
 
@@ -100,7 +106,8 @@ def _short(layer: LayerSpec) -> str:
     return code if len(code) <= 60 else code[:57] + "…)"
 
 
-def answer_numbers(spec: ModelSpec, entry: Any, verifier: Any, lang: Lang, *, run: bool) -> Numbers:
+def answer_numbers(spec: ModelSpec, entry: Entry | None, verifier: Verifier | None, lang: Lang, *, run: bool,
+                   session: str | None = None, on_wait: Callable[[int], None] | None = None) -> Numbers:
     """Build the student's configuration and write the lead; never raises for a bad description."""
     out = Numbers()
     for problem in spec.problems:
@@ -123,12 +130,12 @@ def answer_numbers(spec: ModelSpec, entry: Any, verifier: Any, lang: Lang, *, ru
     elif spec.input_shape is not None:
         out.notes.append(say(lang, "chain_input", shape=shown))
     v = Verification(source="question", entry_id=p.entry_id, name="question", code=p.code, status="not_verified")
-    if not run:
+    if not run or verifier is None:
         v.message = say(lang, "not_run")
         out.verification = v
         return out
     try:
-        runs = verifier.verify(p.code)
+        runs = verifier.verify(p.code, session=session, on_wait=on_wait)
     except CoursebotError as exc:
         v.status, v.message = "failed", say(lang, "verify_failed", message=str(exc))
         out.verification = v

@@ -40,10 +40,11 @@ KO: dict[str, str] = {
     "not_run": "--no-verify: 질문의 구성을 Keras로 실행하지 않았습니다.",
     "verify_failed": "질문의 구성을 검증하지 못했습니다: {message}",
     "pasted_rejected": "이 코드는 안전 정책 때문에 실행하지 않았습니다: {reason}.",
+    "pasted_syntax": "코드에 파이썬 문법 오류가 있어 실행하지 않았습니다{where}: {detail}.",
     "pasted_error": "{versions}에서 `{type}`{where}: {explanation}",
     "pasted_where": " ({line}번째 줄)",
     "pasted_passes": " ({versions}에서는 오류 없이 실행됩니다.)",
-    "generic_error": "`{type}`가 났습니다: {message}",
+    "generic_error": "`{type}` 오류가 났습니다: {message}",
 }
 
 EN: dict[str, str] = {
@@ -69,6 +70,7 @@ EN: dict[str, str] = {
     "not_run": "--no-verify: the configuration in your question was not run.",
     "verify_failed": "The configuration in your question could not be verified: {message}",
     "pasted_rejected": "This code was not run because of the sandbox policy: {reason}.",
+    "pasted_syntax": "This code was not run: it has a Python syntax error{where}: {detail}.",
     "pasted_error": "{versions}: `{type}`{where}: {explanation}",
     "pasted_where": " (line {line})",
     "pasted_passes": " (it runs without error in {versions}.)",

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kb.answer_types import Lang, Verification
 from kb.core.errors import CoursebotError
 from kb.messages import say
+
+if TYPE_CHECKING:
+    from verifiers import Verifier
 
 PRELUDE = (
     "import tensorflow as tf\n"
@@ -33,6 +37,10 @@ ERROR_HINTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"has not yet been built|not built|You must call `build", re.I),
      "모델이 아직 빌드되지 않아 파라미터 수를 셀 수 없습니다. `Input(shape=...)`으로 시작하거나 "
      "`model.build((None, 길이))`를 먼저 호출하세요."),
+    (re.compile(r"^QueueFull$"),
+     "지금 이 대화에서 실행을 기다리는 코드가 너무 많습니다. 앞의 코드가 끝난 뒤 다시 보내 주세요."),
+    (re.compile(r"^InvalidResult$"),
+     "실행 결과가 올바른 형식이 아니어서 보여 드릴 수 없습니다 (코드가 결과 출력을 건드렸을 수 있습니다)."),
     (re.compile(r"is not defined", re.I),
      "정의되지 않은 이름이 있습니다. 필요한 레이어를 import 했는지, 변수 이름이 맞는지 확인하세요."),
 ]
@@ -53,12 +61,14 @@ def with_prelude(code: str) -> tuple[str, int]:
     return PRELUDE + code, PRELUDE.count("\n")
 
 
-def verify_pasted(verifier: Any, code: str, lang: Lang = "ko") -> Verification:
+def verify_pasted(verifier: Verifier, code: str, lang: Lang = "ko", *, session: str | None = None,
+                  on_wait: Callable[[int], None] | None = None) -> Verification:
+    """Build pasted code; ``session``/``on_wait`` go to the verifier's fair queue (queue position)."""
     from verifiers import differences
 
     full, shift = with_prelude(code)
     try:
-        runs = verifier.verify(full)
+        runs = verifier.verify(full, session=session, on_wait=on_wait)
     except CoursebotError as exc:
         return Verification(source="pasted", name="pasted", code=code, status="failed", message=str(exc))
     for run in runs:
@@ -70,7 +80,12 @@ def verify_pasted(verifier: Any, code: str, lang: Lang = "ko") -> Verification:
                      differences=differences(runs[0], runs[1]) if len(runs) == 2 else [])
     rejected = next((r.rejected for r in runs if r.rejected), None)
     if rejected:
-        v.explanation = say(lang, "pasted_rejected", reason=rejected.reason)
+        if rejected.reason.startswith("it is not valid Python"):   # a syntax error is no safety refusal (ui helper)
+            where = say(lang, "pasted_where", line=rejected.line) if rejected.line else ""
+            detail = rejected.reason.removeprefix("it is not valid Python").strip(" ()")
+            v.explanation = say(lang, "pasted_syntax", where=where, detail=detail)
+        else:
+            v.explanation = say(lang, "pasted_rejected", reason=rejected.reason)
         return v
     failed = [r for r in runs if r.error]
     if failed:

@@ -27,7 +27,7 @@ __all__ = ["LAYERS", "POOLING", "RNN", "WRAPPERS", "LayerSpec", "ModelSpec", "Un
            "find_word_layers", "options", "parse"]
 
 # -- layers written in words -----------------------------------------------------------------------
-_N = r"(\d{1,3}(?:,\d{3})+(?!\d)|\d+)"
+_N = r"(?<!\d)(\d{1,3}(?:,\d{3}){1,4}(?![\d,])|\d{1,12}(?!\d))"
 _UNIT = r"(?:개의?\s*)?(?:유닛|units?|뉴런|neurons?|노드|nodes?|cells?|셀|hidden)"
 WORD_LAYER = re.compile(
     rf"(?<![A-Za-z0-9_(])(양방향\s*|bidirectional\s+|Bi)?(LSTM|GRU|SimpleRNN|Dense)(?![A-Za-z0-9_(])\s*(?:레이어|층|layer)?\s*"
@@ -102,9 +102,9 @@ def options(text: str) -> dict[str, Value]:
 # -- the input ---------------------------------------------------------------------------------------
 TUPLE = re.compile(r"(?<![\w)])\(\s*((?:None|\d+)(?:\s*,\s*(?:None|\d+)){1,3})\s*,?\s*\)")
 BATCH = re.compile(rf"(?:배치(?:\s*크기)?|batch(?:\s*size|_size)?)\s*(?:은|는|이|가|=|:|of|is)?\s*{_N}", re.I)
-LENGTH = re.compile(rf"(?:시퀀스\s*길이|문장\s*길이|길이|타임\s*스텝|타임스텝|시점|time\s*steps?|timesteps|sequence\s*length|"
+LENGTH = re.compile(rf"(?:시퀀스\s*길이|문장\s*길이|길이|타임\s*스텝|타임스텝|시점|time\s*steps?|timesteps|sequence\s*length|(?:sequences?\s+of\s+|input\s+)?length|"
                     rf"seq_len|max_?len|window(?:\s*size)?|윈도우(?:\s*크기)?)\s*(?:은|는|이|가|=|:|of|is)?\s*{_N}"
-                    rf"|{_N}\s*(?:개의?\s*)?(?:타임\s*스텝|timesteps|time\s*steps|steps|시점)", re.I)
+                    rf"|{_N}\s*(?:개의?\s*)?(?:타임\s*스텝|timesteps|time\s*steps|-?\s*steps?\b|시점)", re.I)
 FEATURES = re.compile(rf"(?:특성|피처|특징|feature(?:s|\s*dim)?|채널|channels?|변수)\s*(?:수|개수)?\s*(?:은|는|이|가|=|:|of|is)?\s*{_N}"
                       rf"|{_N}\s*(?:개의?\s*)?(?:특성|피처|features|channels|변수)", re.I)
 
@@ -148,7 +148,14 @@ CLASS_CASE = {name.lower(): name for name in LAYERS}
 
 
 def parse(text: str) -> ModelSpec:
-    """Everything the question states about a model (possibly nothing)."""
+    """Everything the question states about a model (possibly nothing); never raises on odd text."""
+    try:
+        return _parse(text)
+    except (ValueError, RecursionError, MemoryError, OverflowError):
+        return ModelSpec()
+
+
+def _parse(text: str) -> ModelSpec:
     spec = ModelSpec()
     found, spec.problems = find_expressions(text)
     layers = [(pos, pos + len(src), layer) for pos, layer, src in found]

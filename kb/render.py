@@ -164,7 +164,11 @@ def print_answer(answer: Any, console: Console | None = None) -> None:
     elif answer.text:
         console.print(Panel(Markdown(answer.text), title=f"{answer.title}  (confidence {answer.confidence:.2f})",
                             border_style="green"))
-        if answer.sources:
+        if answer.citations:
+            console.print(say_ui(lang, "sources").rstrip(), highlight=False)
+            for c in answer.citations:
+                console.print(f"  · {c.label}" + (f" — {c.note}" if c.note else ""), highlight=False)
+        elif answer.sources:
             console.print(say_ui(lang, "sources") + ", ".join(answer.sources), highlight=False)
         for v in answer.verifications:
             if not v.runs:
@@ -179,3 +183,17 @@ def print_answer(answer: Any, console: Console | None = None) -> None:
     if related:
         console.print(say_ui(lang, "related") + "; ".join(f"{h.title} [{h.id}]" for h in related), highlight=False)
     console.print(f"[dim]{answer.took_ms} ms[/]")
+
+
+def print_gaps(gaps: Any) -> None:
+    console = Console()
+    if not gaps.groups:
+        console.print("No unanswered or thumbs-down student questions yet.")
+        return
+    for n, group in enumerate(gaps.groups, 1):
+        console.rule(f"{n}. {group.label} · asked {group.count}x")
+        for q in group.questions:
+            why = "unanswered" if q.reason == "unanswered" else "thumbs down"
+            console.print(f"  {q.times}x  {q.question.splitlines()[0][:100]}  [dim]({why})[/]", highlight=False)
+        console.print("[dim]draft entry:[/]")
+        console.print(group.draft, markup=False, highlight=False)

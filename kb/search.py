@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60
 DENSE_CANDIDATES = 320   # FAISS rows read per question before taking each record's best row
+RERANK_DEPTH = 5         # fused candidates the second stage reorders
+RERANK_FEATURES: tuple[str, ...] = ("cosine", "cosine_gap", "coverage", "lexical", "lexical_gap", "fused_rank",
+                                    "answer_cosine")
 
 
 class Fusion(StrEnum):
@@ -93,6 +96,10 @@ class Searcher:
         self.calibration = calibration or load_calibration(index.path.parent, self.config)
         if self.calibration is None:
             log.warning("no fitted confidence model for %s; run `coursebot eval --refit`", self.config)
+        reranker = load_calibration(index.path.parent, f"rerank:{self.config}")
+        # The second stage is used only when its cross-validated hit@1 beat the fused order's.
+        self.reranker = reranker if reranker is not None and (
+            (reranker.cv.get("cv_rerank_hit@1") or 0.0) > (reranker.cv.get("fused_hit@1") or 1.0)) else None
         self.errors = ErrorMatcher({r.entry_id: r.error_patterns for r in index.records
                                     if r.entry_id and r.error_patterns})
         self._token_sets: dict[int, set[str]] = {}
@@ -203,17 +210,43 @@ class Searcher:
             "length": math.log1p(len(set(tokens))),
         }
 
-    def search(self, question: str, k: int = 3, threshold: float = 0.5) -> SearchResult:
-        question = question.strip()
-        if not question or not self.index.records:
-            return SearchResult(question=question, hits=[], confidence=0.0, answered=False, threshold=threshold)
+    def candidates(self, question: str) -> list[tuple[int, dict[str, float]]]:
+        """The fused top candidates with the second stage's features (what the reranker is fitted on)."""
+        return self._candidates(*self._retrieve(question))[0]
+
+    def _retrieve(self, question: str) -> tuple[list[str], np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
         about = focus(question)
         tokens = tokenize(about.lexical_text, self.index.tokenizer)
         query = self._query_vector(about.dense_text or question)
         dense = self.dense_scores(query)
         lexical = self.lexical_scores(tokens)
-        fused = self.fuse(dense, lexical)
-        order = [int(i) for i in np.argsort(-fused, kind="stable")[:max(k, 1)]]
+        return tokens, query, dense, lexical, self.fuse(dense, lexical)
+
+    def _candidates(self, tokens: list[str], query: np.ndarray | None, dense: np.ndarray, lexical: np.ndarray,
+                    fused: np.ndarray) -> tuple[list[tuple[int, dict[str, float]]], list[int]]:
+        ranked = [int(i) for i in np.argsort(-fused, kind="stable")]
+        d_max = float(dense.max()) if len(dense) else 0.0
+        l_max = math.log1p(max(float(lexical.max()), 0.0)) if len(lexical) else 0.0
+        rows = []
+        for rank, i in enumerate(ranked[:RERANK_DEPTH]):
+            lex = math.log1p(max(float(lexical[i]), 0.0))
+            rows.append((i, {"cosine": float(max(dense[i], 0.0)), "cosine_gap": float(dense[i]) - d_max,
+                             "coverage": self.coverage(tokens, i), "lexical": lex, "lexical_gap": lex - l_max,
+                             "fused_rank": 1.0 / (1 + rank), "answer_cosine": self.answer_cosine(query, i)}))
+        return rows, ranked
+
+    def search(self, question: str, k: int = 3, threshold: float = 0.5) -> SearchResult:
+        question = question.strip()
+        if not question or not self.index.records:
+            return SearchResult(question=question, hits=[], confidence=0.0, answered=False, threshold=threshold)
+        tokens, query, dense, lexical, fused = self._retrieve(question)
+        ranked = [int(i) for i in np.argsort(-fused, kind="stable")]
+        if self.reranker is not None:
+            rows, ranked = self._candidates(tokens, query, dense, lexical, fused)
+            reranker = self.reranker
+            head = [i for i, _ in sorted(rows, key=lambda row: -reranker.predict(row[1]))]
+            ranked = head + ranked[len(head):]
+        order = ranked[:max(k, 1)]
         route: ErrorRoute | None = self.errors.route(question) if self.errors else None
         if route is not None:
             routed = self.index.by_key.get(f"entry:{route.entry_id}")

@@ -136,7 +136,10 @@ def dialogues() -> None:
     try:
         for row in load(DIALOGUES):
             first = a.answer(row["turns"][0])
-            second = a.answer(row["turns"][1], history=[first])
+            try:
+                second = a.answer(row["turns"][1], history=[first])
+            except TypeError:     # code from before conversations: each message stands alone
+                second = a.answer(row["turns"][1])
             data = second.as_json()
             ok = True
             if "values2" in row:

@@ -14,7 +14,7 @@ import pytest
 from kb.core.settings import PROJECT_ROOT
 
 FOUNDATION, SERVICES, ANSWER, INTERFACES = 0, 1, 2, 3
-INTERFACE_MODULES = {"kb.cli", "kb.chat", "kb.render", "kb.__main__", "app"}
+INTERFACE_MODULES = {"kb.cli", "kb.cli_maintain", "kb.chat", "kb.render", "kb.__main__", "app"}
 PROJECT_PACKAGES = ("kb", "ingest", "verifiers", "ui", "app")
 
 

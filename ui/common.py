@@ -2,82 +2,103 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import streamlit as st
 
 from kb.core.settings import Settings
-from verifiers.report import format_shape
+from ui import messages
 
 
-@st.cache_resource(show_spinner="검색 색인을 불러오는 중… (처음 한 번은 색인을 만듭니다)")
+class Loader:
+    """Builds the Answerer (index, embedder, warm Keras workers) in a background thread, once per
+    server process, so the page shows at once and the first question finds everything loaded."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.step = messages.LOADING_INDEX
+        self.started = time.perf_counter()
+        self.seconds: float | None = None
+        self._answerer: Any = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._load, name="coursebot-loader", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            from kb.answer import Answerer
+
+            answerer = Answerer(self.settings)
+            self.step = messages.LOADING_EMBEDDER
+            answerer.searcher.search("LSTM", k=1)   # loads the embedder and the BM25 tokenizer
+            self._answerer = answerer
+            answerer.warm_up()   # then the Keras workers, in their own thread (not competing with the above)
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            self.seconds = time.perf_counter() - self.started
+            self._done.set()
+
+    def wait(self) -> BaseException | None:
+        """Block until loaded; the failure, if loading failed."""
+        self._done.wait()
+        return self._error
+
+    @property
+    def ready(self) -> bool:
+        return self._done.is_set()
+
+    def answerer(self) -> Any:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._answerer
+
+
+_LOADERS: dict[Settings, Loader] = {}
+_LOCK = threading.Lock()
+
+
+def loader_for(settings: Settings) -> Loader:
+    """The process's loader for these settings, started on first use (``ui.serve`` starts it before
+    the server listens; otherwise the first page view does)."""
+    with _LOCK:
+        if settings not in _LOADERS:
+            _LOADERS[settings] = Loader(settings)
+        return _LOADERS[settings]
+
+
+@st.cache_resource(show_spinner=False)
+def _loader() -> Loader:
+    return loader_for(Settings.from_env())
+
+
+def start_loading() -> None:
+    """Begin loading in the background (app.py calls this on every run; only the first one starts it)."""
+    _loader()
+
+
+@st.fragment(run_every=1.0)
+def loading_notice() -> None:
+    """A visible progress message while the index and the embedder are still loading (it updates
+    itself every second and disappears once they are ready)."""
+    loader = _loader()
+    if not loader.ready:
+        seconds = time.perf_counter() - loader.started
+        st.info(f"{loader.step} ({seconds:.0f}초)", icon=":material/hourglass_top:")
+
+
 def answerer() -> Any:
     """One Answerer per server process: the index, the embedder and the warm Keras workers."""
-    from kb.answer import Answerer
-
-    answerer = Answerer(Settings.from_env())
-    answerer.warm_up()
-    return answerer
+    loader = _loader()
+    if not loader.ready:
+        with st.spinner(loader.step):
+            return loader.answerer()
+    return loader.answerer()
 
 
 def settings() -> Settings:
-    current: Settings = answerer().settings
+    current: Settings = _loader().settings
     return current
-
-
-def report_table(report: Any) -> None:
-    """One Keras version's result: a layer table per model, tensors, or the error."""
-    label = f"Keras {report.keras_major}" + (f" ({report.keras_version})" if report.keras_version else "")
-    st.markdown(f"**{label}**")
-    if report.rejected:
-        where = f" ({report.rejected.line}번째 줄)" if report.rejected.line else ""
-        st.error(f"실행하지 않았습니다{where}: {report.rejected.reason}")
-        return
-    for model in report.models:
-        total = f" · 전체 파라미터 {model.total_params:,}" if model.total_params is not None else ""
-        st.caption(f"{model.var} ({model.cls}){total}")
-        st.table([{"layer": la.name, "class": la.cls, "output shape": format_shape(la.output_shape),
-                   "params": "?" if la.params is None else f"{la.params:,}"} for la in model.layers])
-        if model.note:
-            st.caption(model.note)
-    if report.tensors:
-        st.table([{"tensor": t.var, "shape": format_shape(t.shape)} for t in report.tensors])
-    if report.error:
-        where = f" ({report.error.line}번째 줄)" if report.error.line else ""
-        st.error(f"{report.error.type}{where}: {report.error.message}")
-    elif report.ok:
-        st.success("오류 없이 만들어졌습니다")
-
-
-def verification(v: Any, *, expanded: bool = False) -> None:
-    """An expander with Keras 3 and Keras 2 side by side, differences and claim checks."""
-    marks = ""
-    if v.claims:
-        marks = " ✓" if all(c.ok for c in v.claims) else " ✗"
-    title = {"entry": f"검증: {v.name}{marks}", "question": "질문의 구성을 Keras로 만든 결과"}.get(
-        v.source, "붙여 넣은 코드 실행 결과")
-    with st.expander(title, expanded=expanded):
-        if v.explanation:
-            st.warning(v.explanation)
-        if not v.runs:
-            st.info(v.message or "아직 검증되지 않았습니다.")
-            return
-        st.code(v.code, language="python")
-        columns = st.columns(len(v.runs))
-        for column, run in zip(columns, v.runs, strict=True):
-            with column:
-                report_table(run)
-        for line in v.differences:
-            st.warning(f"버전 차이: {line}")
-        for text, holds, checks in v.claims_by_text():
-            real = " · ".join(f"Keras {c.keras}: {_number(c.actual)}" for c in checks)
-            if holds:
-                st.markdown(f"✓ 답변의 **{text}** — 실제 값 {real}")
-            else:
-                st.error(f"✗ 답변의 {text} — 실제 값 {real}")
-
-
-def _number(value: object) -> str:
-    if isinstance(value, int):
-        return f"{value:,}"
-    return format_shape(value)

@@ -5,14 +5,14 @@ questions went unanswered or were rated 👎."""
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
 
 import streamlit as st
-import yaml
 
 from kb.authoring import add_entry_text, preview_entry
 from kb.core.errors import CoursebotError
-from ui import common
+from kb.core.settings import Settings
+from ui import common, gaps_view, messages, reports
+from ui.entry_form import form_yaml
 
 TEMPLATE = """id: my-new-entry
 title: 새 항목 제목
@@ -38,39 +38,37 @@ claims:
   - {text: "4,352", snippet: lstm32, what: total_params}
 """
 
-st.title("강사 페이지")
-settings = common.settings()
-
-if settings.instructor_password and not st.session_state.get("instructor_ok"):
-    secret = st.text_input("강사 암호 (COURSEBOT_INSTRUCTOR_PASSWORD)", type="password", key="password")
+st.title(messages.INSTRUCTOR_TITLE)
+password = Settings.from_env().instructor_password
+if not password:
+    st.info(messages.INSTRUCTOR_UNSET, icon=":material/lock:")
+    st.stop()
+if not st.session_state.get("instructor_ok"):
+    secret = st.text_input(messages.INSTRUCTOR_PROMPT, type="password", key="password")
     if secret:
-        if hmac.compare_digest(secret.encode(), settings.instructor_password.encode()):
+        if hmac.compare_digest(secret.encode(), password.encode()):
             st.session_state.instructor_ok = True
             st.rerun()
-        st.error("암호가 맞지 않습니다.")
+        st.error(messages.INSTRUCTOR_WRONG)
     st.stop()
+settings = common.settings()
 
-tab_add, tab_pending = st.tabs(["항목 추가", "답하지 못한 질문"])
+st.html("<style>.st-key-entry_yaml textarea { font-family: 'Source Code Pro', ui-monospace, monospace; "
+        "font-size: 0.85rem; }</style>")
+tab_add, tab_gaps = st.tabs([messages.TAB_ADD, messages.TAB_GAPS])
 
 with tab_add:
-    mode = st.radio("작성 방식", ["YAML", "양식"], horizontal=True, key="mode")
-    if mode == "YAML":
-        text = st.text_area("항목 YAML", value=TEMPLATE, height=420, key="entry_yaml")
+    # Widget state is dropped when the page is left: keep the YAML draft in a key of its own.
+    if "entry_yaml" not in st.session_state:
+        st.session_state.entry_yaml = st.session_state.get("entry_draft", TEMPLATE)
+    if "mode" not in st.session_state:
+        st.session_state.mode = messages.MODE_YAML
+    mode = st.radio("작성 방식", [messages.MODE_YAML, messages.MODE_FORM], horizontal=True, key="mode")
+    if mode == messages.MODE_YAML:
+        text = st.text_area("항목 YAML", height=420, key="entry_yaml")
+        st.session_state.entry_draft = text
     else:
-        form = {
-            "id": st.text_input("id (영문 소문자와 -)", key="f_id"),
-            "title": st.text_input("제목", key="f_title"),
-            "question": st.text_input("대표 질문", key="f_question"),
-            "paraphrases": [p for p in st.text_area("다른 표현들 (한 줄에 하나)", key="f_para").splitlines() if p.strip()],
-            "answer": st.text_area("답변 (Markdown)", key="f_answer", height=160),
-            "tags": [t.strip() for t in st.text_input("태그 (쉼표로 구분)", key="f_tags").split(",") if t.strip()],
-            "sources": [{"doc": d.strip()} for d in st.text_input("출처 (쉼표로 구분)", key="f_sources").split(",")
-                        if d.strip()],
-        }
-        code = st.text_area("검증할 Keras 코드 (선택)", key="f_code", height=140)
-        if code.strip():
-            form["verify"] = [{"name": "example", "code": code, "expect": {"ok": True}}]
-        text = yaml.safe_dump({k: v for k, v in form.items() if v}, allow_unicode=True, sort_keys=False)
+        text = form_yaml(settings)
 
     c1, c2 = st.columns(2)
     preview_clicked = c1.button("미리보기 (검증)", key="preview")
@@ -94,10 +92,7 @@ with tab_add:
             st.markdown(preview.entry.answer)
             for name, runs in preview.reports.items():
                 with st.expander(f"검증: {name}", expanded=True):
-                    columns = st.columns(len(runs))
-                    for column, run in zip(columns, runs, strict=True):
-                        with column:
-                            common.report_table(run)
+                    reports.runs_side_by_side([r.to_json() for r in runs])
     if save_clicked:
         try:
             with st.status("검증하고 저장하는 중…", expanded=False) as status:
@@ -114,24 +109,11 @@ with tab_add:
     st.subheader("질문으로 시험해 보기")
     probe = st.text_input("학생처럼 질문해 보세요", key="probe")
     if probe:
-        answer = common.answerer().answer(probe, verify=False)
+        answer = common.answerer().answer(probe, verify=False, audience="instructor")
         if answer.answered:
             st.success(f"답한 항목: **{answer.title}** (`{answer.entry_id}`, 확신도 {answer.confidence:.2f})")
         else:
             st.warning(f"지식 베이스가 답하지 않았습니다 (확신도 {answer.confidence:.2f}). 다른 표현을 paraphrases에 넣어 보세요.")
 
-with tab_pending:
-    log = common.answerer().log
-    counts = log.counts()
-    st.caption(f"질문 {counts['questions']}개 · 답함 {counts['answered']}개 · 👍 {counts['thumbs_up']} · "
-               f"👎 {counts['thumbs_down']}")
-    rows = log.pending()
-    if not rows:
-        st.info("답하지 못했거나 👎를 받은 질문이 아직 없습니다.")
-    else:
-        st.dataframe([{
-            "질문": p.question, "횟수": p.times,
-            "이유": "답하지 못함" if p.reason == "unanswered" else "👎",
-            "답한 항목": p.entry_id or "", "확신도": round(p.confidence, 2),
-            "마지막": datetime.fromtimestamp(p.last_asked).strftime("%Y-%m-%d %H:%M"),
-        } for p in rows], hide_index=True)
+with tab_gaps:
+    gaps_view.show()

@@ -5,22 +5,19 @@ from __future__ import annotations
 import streamlit as st
 
 from kb.core.settings import Settings
-from ui import common
-from verifiers import differences, get_verifier
+from ui import messages as msg
+from ui import reports as view
+from verifiers import get_verifier
 
-st.title("coursebot · Keras 코드 검증")
-st.caption("Keras 코드를 붙여 넣으면 Keras 3와 Keras 2(tf-keras)로 실제로 만들어 보고 shape과 파라미터 수를 보여 줍니다.")
-code = st.text_area("Keras 코드", height=220, key="code",
+st.title(msg.VERIFY_TITLE)
+st.caption(msg.VERIFY_CAPTION)
+code = st.text_area(msg.VERIFY_LABEL, height=220, key="code",
                     placeholder="from tensorflow.keras.layers import LSTM\n...")
-if st.button("검증하기", type="primary") and code.strip():
-    with st.status("샌드박스에서 Keras로 만드는 중…", expanded=False) as status:
+if st.button(msg.VERIFY_BUTTON, type="primary") and code.strip():
+    with st.status(msg.VERIFY_RUNNING, expanded=False) as status:
         # The process-wide verifier (the chat shares it); this page needs no search index.
         reports = get_verifier(Settings.from_env()).verify(code)
-        status.update(label="완료", state="complete")
-    columns = st.columns(len(reports))
-    for column, report in zip(columns, reports, strict=True):
-        with column:
-            common.report_table(report)
-    if len(reports) == 2:
-        for line in differences(reports[0], reports[1]):
-            st.warning(f"버전 차이: {line}")
+        failed = any(r.error and r.error.type in msg.ERROR_KINDS for r in reports)
+        status.update(label=msg.STATUS_STOPPED if failed else msg.STATUS_DONE,
+                      state="error" if failed else "complete")
+    view.runs_side_by_side([r.to_json() for r in reports])

@@ -51,7 +51,7 @@ class Settings:
     verify_scratch_mb: int = field(default=64, metadata={"min": 1,
         "help": "Size (MB) of a Keras worker's scratch tmpfs, shared by the snippets it runs at once."})
     instructor_password: str = field(default="", metadata={
-        "help": "Passphrase for the instructor page; empty means the page is open."})
+        "help": "Passphrase that unlocks the instructor page; empty keeps the page locked (it only says how to set this)."})
     database_url: str = field(default="", metadata={"schemes": ("sqlite", "postgresql", "postgres"),
         "help": "Database of the question log: empty means the SQLite file questions.sqlite in the data "
                 "folder; postgresql://USER@HOST/DB (psycopg 3) lets several app processes share one log."})

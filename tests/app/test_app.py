@@ -13,8 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from kb.core.settings import PROJECT_ROOT, Settings
 from tests.conftest import ENTRIES_DIR
+from ui import messages
 
 pytestmark = pytest.mark.sandbox
+PASSWORD = "open-sesame"
 
 CONV_4D = ("from tensorflow.keras.layers import Input, Conv1D\n"
            "x = Input(shape=(None, 15, 30))\ny = Conv1D(30, 3, padding='same')(x)\n")
@@ -50,6 +52,7 @@ def app_env(built_index: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     shutil.copytree(ENTRIES_DIR, entries)
     monkeypatch.setenv("COURSEBOT_DATA_DIR", str(data))
     monkeypatch.setenv("COURSEBOT_ENTRIES_DIR", str(entries))
+    monkeypatch.setenv("COURSEBOT_INSTRUCTOR_PASSWORD", PASSWORD)
     st.cache_resource.clear()
     yield Settings(data_dir=data, entries_dir=entries)
     _stop_workers()
@@ -73,23 +76,42 @@ def start(page: str | None = None) -> AppTest:
     return at
 
 
+def instructor(at: AppTest | None = None) -> AppTest:
+    """The instructor page, unlocked with the passphrase."""
+    at = at or start()
+    at.switch_page("ui/instructor.py").run()
+    at.text_input(key="password").input(PASSWORD).run()
+    assert not at.exception, at.exception
+    return at
+
+
 def all_text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [e.value for e in at.error]
     parts += [s.value for s in at.success] + [w.value for w in at.warning] + [i.value for i in at.info]
     return "\n".join(str(p) for p in parts)
 
 
-def test_question_gets_an_answer_with_sources_and_a_verification_table(app_env: Settings) -> None:
+def test_question_gets_an_answer_with_readable_sources_tables_and_related_buttons(app_env: Settings) -> None:
     at = start()
+    assert [b.label for b in at.button if b.key.startswith("example-")] == list(messages.EXAMPLES)
     at.chat_input[0].set_value("LSTM(64) 뒤 Dense(64) 파라미터 수").run()
     assert not at.exception, at.exception
     text = all_text(at)
-    assert "8,256" in text and "출처:" in text
+    assert "8,256" in text and "강의 Q&A 게시판 · IMDB 감성 분석 실습 모델 질문" in text
+    assert ".txt" not in text and "확신도" not in text and " ms" not in text   # no file names, no internals
     assert any(e.label.startswith("검증: imdb-bilstm") for e in at.expander)
-    layer_tables = [t.value for t in at.table if "params" in t.value.columns]
-    assert any("8,256" in list(t["params"]) for t in layer_tables)
-    assert any("4,160" in list(t["params"]) for t in layer_tables)
+    layer_tables = [t.value for t in at.table if messages.COL_PARAMS in t.value.columns]
+    assert any("8,256" in list(t[messages.COL_PARAMS]) for t in layer_tables)
+    assert any("4,160" in list(t[messages.COL_PARAMS]) for t in layer_tables)
     assert "✓ 답변의 **8,256** — 실제 값 Keras 3: 8,256 · Keras 2: 8,256" in text
+    assert messages.NO_DIFFERENCE in text
+    assert not any(b.key.startswith("example-") for b in at.button)
+    related = [b for b in at.button if b.key.startswith("related-0-")]
+    assert related
+    asked = related[0].label
+    related[0].click().run()
+    assert not at.exception, at.exception
+    assert at.chat_message[2].markdown[0].value == asked    # the related entry was asked
 
 
 def test_out_of_scope_question_shows_the_not_covered_message(app_env: Settings) -> None:
@@ -124,7 +146,7 @@ def test_pasted_code_is_run_and_both_versions_shown(app_env: Settings) -> None:
 
 
 def test_instructor_previews_saves_and_the_new_entry_answers(app_env: Settings) -> None:
-    at = start("ui/instructor.py")
+    at = instructor()
     at.text_area(key="entry_yaml").input(NEW_ENTRY)
     at.button(key="preview").click().run()
     assert not at.exception
@@ -138,7 +160,7 @@ def test_instructor_previews_saves_and_the_new_entry_answers(app_env: Settings) 
 
 
 def test_instructor_sees_a_wrong_number_and_nothing_is_saved(app_env: Settings) -> None:
-    at = start("ui/instructor.py")
+    at = instructor()
     at.text_area(key="entry_yaml").input(NEW_ENTRY.replace("4,032", "3,936"))
     at.button(key="save").click().run()
     assert any("저장하지 않았습니다" in e.value and "got 4,032" in e.value for e in at.error), all_text(at)
@@ -149,20 +171,25 @@ def test_instructor_page_lists_unanswered_questions(app_env: Settings) -> None:
     at = start()
     at.chat_input[0].set_value("김치찌개 끓이는 법").run()
     at.chat_input[0].set_value("김치찌개 끓이는 법").run()
-    at.switch_page("ui/instructor.py").run()
+    instructor(at)
     frames = [d.value for d in at.dataframe]
     assert frames and frames[0]["질문"].tolist()[0] == "김치찌개 끓이는 법"
     assert frames[0]["횟수"].tolist()[0] == 2
 
 
-def test_instructor_password_gates_the_page(app_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COURSEBOT_INSTRUCTOR_PASSWORD", "open-sesame")
-    st.cache_resource.clear()
+def test_instructor_page_is_locked_without_a_password(app_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COURSEBOT_INSTRUCTOR_PASSWORD")
     at = start("ui/instructor.py")
-    assert not at.text_area and len(at.text_input) == 1
+    assert [i.value for i in at.info] == [messages.INSTRUCTOR_UNSET]
+    assert not at.text_area and not at.text_input and not at.dataframe and not at.tabs
+
+
+def test_instructor_password_gates_the_page(app_env: Settings) -> None:
+    at = start("ui/instructor.py")
+    assert not at.text_area and len(at.text_input) == 1 and not at.tabs
     at.text_input[0].input("wrong").run()
-    assert any("맞지 않습니다" in e.value for e in at.error)
-    at.text_input[0].input("open-sesame").run()
+    assert any(messages.INSTRUCTOR_WRONG in e.value for e in at.error)
+    at.text_input[0].input(PASSWORD).run()
     assert at.text_area(key="entry_yaml")
 
 
@@ -173,3 +200,97 @@ def test_snippet_verification_page(app_env: Settings) -> None:
     assert not at.exception
     assert any("Kernel shape" in e.value for e in at.error)
     assert any("버전 차이" in w.value for w in at.warning)
+
+
+def test_yaml_mode_refuses_an_unchecked_number_in_one_sentence(app_env: Settings) -> None:
+    at = instructor()
+    at.text_area(key="entry_yaml").input(NEW_ENTRY.replace("= 4,032개입니다.", "= 4,032개입니다. 총 9,999개의 파라미터."))
+    at.button(key="save").click().run()
+    errors = [e.value for e in at.error if "저장하지 않았습니다" in e.value]
+    assert len(errors) == 1 and "9,999" in errors[0] and "\n" not in errors[0], all_text(at)
+    assert not (app_env.entries_dir / "gru-32-params.yaml").exists()
+
+
+LSTM32 = ("from tensorflow.keras.layers import Input, LSTM\nfrom tensorflow.keras.models import Model\n"
+          "x = Input(shape=(None, 1))\nmodel = Model(x, LSTM(32)(x))\n")
+
+
+def test_form_ties_each_number_to_a_layer_with_the_real_value_and_refuses_an_unchecked_one(
+        app_env: Settings) -> None:
+    from ui.entry_form import TOTAL, UNCHECKED
+
+    at = instructor()
+    at.radio(key="mode").set_value(messages.MODE_FORM).run()
+    at.text_input(key="f_id").input("lstm-32-one-feature")
+    at.text_input(key="f_title").input("LSTM(32)의 파라미터 수")
+    at.text_input(key="f_question").input("특성 1개에 LSTM(32)면 파라미터가 몇 개?")
+    at.text_area(key="f_answer").input("4·(1·32 + 32·32 + 32) = 4,352개입니다. 어떤 책은 9,999개라고 합니다.")
+    at.text_area(key="f_code").input(LSTM32).run()
+    at.button(key="f_run").click().run()
+    assert not at.exception, at.exception
+    first, second = at.selectbox(key="tie-0-4,352"), at.selectbox(key="tie-1-9,999")
+    assert first.value == TOTAL and "✓ 실제 값 (Keras 3): **4,352**" in all_text(at)
+    assert any(o.startswith("레이어 ") and "(LSTM)" in o for o in first.options)
+    second.set_value(UNCHECKED).run()
+    at.button(key="save").click().run()
+    errors = [e.value for e in at.error if "저장하지 않았습니다" in e.value]
+    assert len(errors) == 1 and "9,999" in errors[0], all_text(at)
+    assert not (app_env.entries_dir / "lstm-32-one-feature.yaml").exists()
+    at.text_input(key="reason-1-9,999").input("다른 책의 틀린 값을 인용한 것입니다").run()
+    at.button(key="save").click().run()
+    assert any("저장했고" in s.value for s in at.success), all_text(at)
+    saved = (app_env.entries_dir / "lstm-32-one-feature.yaml").read_text(encoding="utf-8")
+    assert "total_params" in saved and "unchecked" in saved
+
+
+def test_a_gap_group_becomes_an_entry_that_answers(app_env: Settings) -> None:
+    at = start()
+    for q in ("파이토치로 LSTM 만드는 법", "PyTorch에서 LSTM 구현 방법"):
+        at.chat_input[0].set_value(q).run()
+    instructor(at)
+    at.text_input(key="probe").input("파이토치 LSTM 예제").run()            # not a student question
+    assert any("2번 물음" in m.value for m in at.markdown), all_text(at)   # the probe is not counted
+    at.button(key="draft-0").click().run()
+    draft = at.text_area(key="entry_yaml").value
+    assert "파이토치로 LSTM 만드는 법" in draft and "PyTorch에서 LSTM 구현 방법" in draft
+    at.text_area(key="entry_yaml").input(draft.replace(
+        "TODO: 강사가 답을 씁니다. 숫자를 적으면 claims로 스니펫과 묶으세요.",
+        "이 강의는 Keras를 씁니다. PyTorch의 nn.LSTM은 다루지 않으니 Keras의 LSTM 레이어로 실습하세요."))
+    at.button(key="save").click().run()
+    assert any("저장했고" in s.value for s in at.success), all_text(at)
+    at.text_input(key="probe").input("PyTorch로 LSTM 구현하려면?").run()
+    assert any("답한 항목" in s.value and "gap-" in s.value for s in at.success), all_text(at)
+
+
+def test_history_survives_a_refresh_and_a_cut_off_question_is_kept(app_env: Settings) -> None:
+    from kb.qlog import QuestionLog
+
+    log = QuestionLog(app_env.log_url)
+    answer = {"answered": False, "answer": "없는 내용입니다", "verifications": [], "hits": [], "entry": None,
+              "sources": [], "citations": [], "confidence": 0.1, "took_ms": 5, "title": ""}
+    log.record("첫 질문", answered=False, entry_id=None, confidence=0.1, session="s-refresh", answer=answer)
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
+    at.query_params["s"] = "s-refresh"
+    at.run()                                        # a refresh: a new browser session, same URL
+    assert not at.exception, at.exception
+    assert at.chat_message[0].markdown[0].value == "첫 질문"
+    assert any("없는 내용입니다" in i.value for i in at.info)
+    # A question whose run was cut off: logged meanwhile -> shown with its answer; never logged -> the note.
+    log.record("둘째 질문", answered=False, entry_id=None, confidence=0.1, session="s-refresh",
+               answer={**answer, "answer": "둘째 답"})
+    at.session_state["history"] = [*at.session_state["history"],
+                                   {"question": "둘째 질문", "answer": None, "log_id": None},
+                                   {"question": "셋째 질문", "answer": None, "log_id": None}]
+    at.run()
+    assert any("둘째 답" in i.value for i in at.info)
+    assert [w.value for w in at.warning] == [messages.INTERRUPTED]
+    at.button(key="new_chat").click().run()
+    assert not at.chat_message and at.query_params["s"] != "s-refresh"
+
+
+def test_a_syntax_error_is_explained_as_one_not_as_a_safety_refusal(app_env: Settings) -> None:
+    at = start()
+    at.chat_input[0].set_value("```python\nfrom tensorflow.keras.layers import LSTM\nx = LSTM(32\n```\n왜 안 돼요?").run()
+    assert not at.exception, at.exception
+    text = all_text(at)
+    assert "파이썬 문법 오류" in text and "안전 정책" not in text, text

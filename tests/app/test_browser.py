@@ -1,5 +1,7 @@
 """End to end in a real headless Chromium (Debian's chromium + chromedriver, driven by Selenium)
-against `streamlit run app.py` on localhost. Saves a screenshot under var/screenshots/."""
+against the app started the way `make run` starts it (``python -m ui.serve``) on an empty data folder.
+Times the first answer after start (printed, not asserted) and writes the README's screenshots to
+docs/."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -25,7 +28,9 @@ from kb.core.settings import PROJECT_ROOT
 from tests.conftest import ENTRIES_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.sandbox]
-SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
+DOCS = PROJECT_ROOT / "docs"
+PASSWORD = "browser-test-passphrase"
+CHAT_BOX = (By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']")
 
 
 def free_port() -> int:
@@ -36,14 +41,16 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    """`streamlit run app.py` on an empty data folder: the first start builds the index itself."""
-    data = tmp_path / "var"
+    """`python -m ui.serve` (what `make run` runs) on an empty data folder and a private copy of the
+    entries: the first start builds the index itself."""
+    data, entries = tmp_path / "var", tmp_path / "entries"
+    shutil.copytree(ENTRIES_DIR, entries)
     port = free_port()
-    env = {**os.environ, "COURSEBOT_DATA_DIR": str(data), "COURSEBOT_ENTRIES_DIR": str(ENTRIES_DIR)}
+    env = {**os.environ, "COURSEBOT_DATA_DIR": str(data), "COURSEBOT_ENTRIES_DIR": str(entries),
+           "COURSEBOT_INSTRUCTOR_PASSWORD": PASSWORD}
     log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"],
+    proc = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
                             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -71,7 +78,7 @@ def browser() -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,2200", "--lang=ko-KR"):
+                "--window-size=1400,2400", "--lang=ko-KR"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     try:
@@ -80,24 +87,100 @@ def browser() -> Iterator[webdriver.Chrome]:
         driver.quit()
 
 
-def test_a_student_asks_and_sees_the_answer_and_the_verification_table(server: str,
-                                                                         browser: webdriver.Chrome) -> None:
-    browser.get(server)
-    wait = WebDriverWait(browser, 180)
-    box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']")))
-    box.send_keys("LSTM(64) 뒤 Dense(64) 파라미터 수")
+def body(driver: webdriver.Chrome) -> str:
+    return str(driver.find_element(By.TAG_NAME, "body").text)
+
+
+def messages(driver: webdriver.Chrome) -> list[WebElement]:
+    return list(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']"))
+
+
+def tab(driver: webdriver.Chrome, label: str) -> WebElement:
+    found = driver.find_elements(By.XPATH, f"//*[@role='tab'][contains(., '{label}')]")
+    assert found, driver.page_source[-3000:]
+    return found[0]
+
+
+def ask(driver: webdriver.Chrome, question: str, turn: int, expect: str = "") -> float:
+    """Type a question; the seconds until its answer (turn n: message 2n) is on screen."""
+    wait = WebDriverWait(driver, 300, poll_frequency=0.1)
+    box = wait.until(ec.element_to_be_clickable(CHAT_BOX))
+    started = time.perf_counter()
+    box.send_keys(question)
     box.send_keys(Keys.ENTER)
-    wait.until(lambda d: "8,256" in d.find_element(By.TAG_NAME, "body").text and
-               "출처" in d.find_element(By.TAG_NAME, "body").text)
-    expander = wait.until(ec.element_to_be_clickable(
-        (By.XPATH, "//details[.//*[contains(text(), '검증: imdb-bilstm')]]/summary")))
+    wait.until(lambda d: len(messages(d)) >= 2 * turn and expect in messages(d)[2 * turn - 1].text
+               and not d.find_elements(By.CSS_SELECTOR, "[data-testid='stStatusWidget']")
+               and not d.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage'] [data-testid='stExpanderIconSpinner']"))
+    return time.perf_counter() - started
+
+
+def test_a_student_gets_a_readable_verified_answer_and_follows_a_related_entry(
+        server: str, browser: webdriver.Chrome) -> None:
+    browser.get(server)
+    wait = WebDriverWait(browser, 300)
+    wait.until(ec.element_to_be_clickable(CHAT_BOX))
+    assert "강사 페이지" not in body(browser)               # not in the students' navigation
+    assert "이런 질문을 해 보세요" in body(browser)            # example questions on an empty chat
+    first = ask(browser, "LSTM(64) 뒤 Dense(64) 파라미터 수", 1, "8,256")
+    print(f"\nfirst answer after start: {first:.1f} s")
+    answer = messages(browser)[1]
+    assert "강의 Q&A 게시판 · IMDB 감성 분석 실습 모델 질문" in answer.text and ".txt" not in answer.text
+    assert "확신도" not in answer.text and " ms" not in answer.text
+    expander = answer.find_element(By.XPATH, ".//details[.//*[contains(text(), '검증: imdb-bilstm')]]/summary")
     expander.click()
-    table = wait.until(ec.visibility_of_element_located(
-        (By.XPATH, "//details[@open]//*[@data-testid='stTable']")))
+    table = wait.until(ec.visibility_of_element_located((By.XPATH, "//details[@open]//*[@data-testid='stTable']")))
     wait.until(lambda d: "Bidirectional" in table.text and "8,256" in table.text)
-    body = browser.find_element(By.TAG_NAME, "body").text
-    assert "출처: 001_" in body and "Keras 3" in body and "Keras 2" in body and "✓" in body
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shot = SCREENSHOTS / "chat-answer.png"
-    browser.save_screenshot(str(shot))
-    assert shot.stat().st_size > 10_000
+    text = body(browser)
+    assert "Keras 3" in text and "Keras 2" in text and "✓ 답변의 8,256" in text
+    DOCS.mkdir(exist_ok=True)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", messages(browser)[0])
+    time.sleep(0.5)
+    browser.save_screenshot(str(DOCS / "chat-answer.png"))
+    related = answer.find_elements(By.XPATH, ".//button[starts-with(@data-testid, 'stBaseButton')]"
+                                             "[ancestor::*[contains(@class, 'st-key-related-')]]")
+    assert related, "no related-entry button"
+    label = related[0].text.strip().splitlines()[-1]   # the text without the icon's name
+    related[0].click()
+    wait.until(lambda d: len(messages(d)) >= 4 and label in messages(d)[2].text
+               and not d.find_elements(By.CSS_SELECTOR, "[data-testid='stStatusWidget']"))
+    assert messages(browser)[3].text.strip()
+
+
+def test_the_instructor_unlocks_the_page_and_turns_a_gap_into_an_entry_that_answers(
+        server: str, browser: webdriver.Chrome) -> None:
+    browser.get(server)
+    for n, q in enumerate(("파이토치로 LSTM 만드는 법", "PyTorch에서 LSTM 구현 방법", "파이토치 LSTM 예제",
+                           "김치찌개 끓이는 법"), 1):
+        ask(browser, q, n, "찾지 못했습니다")
+    browser.get(f"{server}/instructor")
+    wait = WebDriverWait(browser, 300)
+    secret = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[type='password']")))
+    assert "항목 추가" not in body(browser)                   # locked: only the passphrase box
+    secret.send_keys(PASSWORD + Keys.ENTER)
+    wait.until(lambda d: "커버리지 공백" in body(d))
+    tab(browser, "커버리지 공백").click()
+    wait.until(lambda d: "3번 물음" in body(d) and "김치찌개" in body(d))
+    browser.set_window_size(1400, 1000)
+    time.sleep(0.5)
+    browser.save_screenshot(str(DOCS / "instructor-gaps.png"))
+    browser.set_window_size(1400, 2400)
+    browser.find_element(By.XPATH, "//*[contains(@class, 'st-key-draft-0')]//button").click()
+    wait.until(lambda d: "초안을" in body(d))
+    tab(browser, "항목 추가").click()
+    editor = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, ".st-key-entry_yaml textarea")))
+    todo = "TODO: 강사가 답을 씁니다. 숫자를 적으면 claims로 스니펫과 묶으세요."
+    value = editor.get_attribute("value") or ""
+    assert todo in value and "파이토치로 LSTM 만드는 법" in value
+    start = value.index(todo)
+    browser.execute_script("arguments[0].focus(); arguments[0].setSelectionRange(arguments[1], arguments[2]);",
+                           editor, start, start + len(todo))
+    editor.send_keys("이 강의는 Keras를 씁니다. PyTorch의 nn.LSTM은 다루지 않으니 Keras의 LSTM 레이어로 실습하세요.")
+    editor.send_keys(Keys.CONTROL + Keys.ENTER)
+    time.sleep(1)
+    browser.find_element(By.XPATH, "//*[contains(@class, 'st-key-save')]//button").click()
+    wait.until(lambda d: "저장했고" in body(d) or "저장하지 않았습니다" in body(d))
+    assert "저장했고" in body(browser), body(browser)[-1500:]
+    probe = browser.find_element(By.CSS_SELECTOR, ".st-key-probe input")
+    probe.send_keys("PyTorch로 LSTM 구현하려면?" + Keys.ENTER)
+    wait.until(lambda d: "답한 항목" in body(d) or "답하지 않았습니다" in body(d))
+    assert "답한 항목" in body(browser) and "gap-" in body(browser)

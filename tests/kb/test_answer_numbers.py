@@ -43,9 +43,11 @@ def test_stated_input_builds_a_chain_and_answers_shape_and_params(answerer: Answ
 
 
 def test_an_english_question_gets_an_english_answer(answerer: Answerer) -> None:
-    answer = answerer.answer("How many parameters does Embedding(3000, 50) have?")
-    assert answer.lang == "en" and "3000 × 50 = **150,000**" in answer.lead and "same in Keras 3 and 2" in answer.lead
-    assert answer.answered and answer.text and not any("\uac00" <= ch <= "\ud7a3" for ch in answer.text)
+    answer = answerer.answer("How many parameters does Dense(24) have after LSTM(96)?")
+    assert answer.lang == "en" and "96 × 24 + 24 = **2,328**" in answer.lead and "same in Keras 3 and 2" in answer.lead
+    assert answer.entry_id == "dense-params-after-bilstm"
+    assert answer.text and not any("\uac00" <= ch <= "\ud7a3" for ch in answer.text)
+    assert any("example code" in note for note in answer.notes)
 
 
 def test_an_unbuildable_description_gets_one_sentence_and_the_answer_still_comes(answerer: Answerer) -> None:

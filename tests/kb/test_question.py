@@ -13,7 +13,7 @@ from kb.core.settings import PROJECT_ROOT, Settings
 from kb.dialogue import Context, resolve
 from kb.messages import language
 from kb.prose import parse
-from kb.question import MAX_QUESTION_CHARS, check_length, extract_code
+from kb.question import MAX_QUESTION_CHARS, check_length, extract_code, extract_error
 
 
 def codes(question: str) -> list[str]:
@@ -33,6 +33,10 @@ def codes(question: str) -> list[str]:
     ("Dense(128) after LSTM(256)", ["LSTM(256)", "Dense(128)"], None, None),
     ("Dense(1) 앞에 GRU(50) 있으면", ["GRU(50)", "Dense(1)"], None, None),
     ("LSTM(64, input_shape=(10, 3)) 파라미터", ["LSTM(64)"], [10, 3], None),
+    # found by trying the CLI: "sequences of length 50" used to lose the length
+    ("Output of LSTM(32, return_sequences=True) on sequences of length 50 with 10 features?",
+     ["LSTM(32, return_sequences=True)"], [50, 10], None),
+    ("GRU(8) on 30-step windows of 5 features", ["GRU(8)"], [30, 5], None),
 ])
 def test_prose_is_parsed(question: str, layers: list[str], shape: list[int] | None, batch: int | None) -> None:
     spec = parse(question)
@@ -110,3 +114,14 @@ def test_chat_carries_the_previous_turn_until_new(built_index: Settings) -> None
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("이전 질문의 모델에서 LSTM → GRU로 바꿔 계산했습니다.") == 1
     assert "새 대화를 시작합니다." in out.stdout and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("question", [
+    "LSTM(" + "9" * 5000 + ")", "배치 " + "1" * 9000, "units " + "5" * 9000 + " 유닛", "(" * 7500,
+    "Dense(" * 3000 + "1" + ")" * 3000, "1," * 9000, "(" + "1," * 5000 + ")",
+])
+def test_hostile_text_never_raises(question: str) -> None:
+    first = "LSTM(8) 다음 Dense(2)"
+    extract_code(question)
+    extract_error(question)
+    resolve(question, parse(question), Context(question=first, spec=parse(first)))

@@ -1,0 +1,154 @@
+"""Coverage gaps: the students' unanswered and 👎-rated questions, grouped by topic, each group with
+a draft entry an instructor can finish and save.
+
+Questions come from :meth:`kb.qlog.QuestionLog.pending` (refused questions and instructors' test
+questions are left out there). They are embedded with the project's embedder (the one the index
+uses), grouped by agglomerative clustering on cosine distance, and each group is labelled by its
+most telling words: the tokens (Kiwi morphemes / Latin words, as BM25 sees them) that are frequent
+in the group and rare in the other groups (tf-idf over groups). Groups are ordered by how often
+their questions were asked.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from kb.core.settings import Settings
+from kb.qlog import Pending, QuestionLog
+
+DISTANCE = 0.1         # average cosine distance under which questions are one topic (e5: same topic >= 0.91)
+LABEL_WORDS = 3
+CODE_WORDS = frozenset({"import", "from", "tensorflow", "keras", "layers", "models", "model", "input", "shape",
+                        "none", "add", "true", "false", "x", "y"})
+
+
+class GapQuestion(BaseModel):
+    question: str
+    times: int
+    reason: str
+
+
+class GapGroup(BaseModel):
+    label: str
+    count: int                 # how many times its questions were asked
+    questions: list[GapQuestion]
+    draft: str                 # entry YAML prefilled from the questions
+
+
+class Gaps(BaseModel):
+    groups: list[GapGroup]
+
+
+def _embed(texts: list[str], settings: Settings, embedder: Any) -> list[list[float]] | None:
+    if embedder is None and settings.embedder != "none":
+        from ingest.embed import get_embedder
+
+        embedder = get_embedder(settings.embedder)
+    if embedder is None:
+        return None
+    from kb.answer import extract_code
+
+    vectors: list[list[float]] = []
+    for text in texts:
+        code, rest = extract_code(text)      # a pasted snippet's topic is in the words around it
+        vectors.append(embedder.embed_query(rest if code is not None and rest else text))
+    return vectors
+
+
+def _clusters(texts: list[str], settings: Settings, embedder: Any) -> list[int]:
+    if len(texts) < 2:
+        return [0] * len(texts)
+    vectors = _embed(texts, settings, embedder)
+    if vectors is None:        # BM25-only setup: exact texts stay apart
+        return list(range(len(texts)))
+    from sklearn.cluster import AgglomerativeClustering
+
+    model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                    distance_threshold=DISTANCE)
+    return [int(c) for c in model.fit_predict(vectors)]
+
+
+def _words(text: str, settings: Settings) -> list[str]:
+    from ingest.tokens import tokenize
+    from kb.answer import extract_code
+
+    code, rest = extract_code(text)
+    words = tokenize(rest if code is not None else text, settings.tokenizer)
+    # Short Latin pieces ("py" of PyTorch) tell nothing; Korean words of two syllables do.
+    return [w for w in words if len(w) > (2 if w.isascii() else 1) and w.lower() not in CODE_WORDS
+            and not w.isdigit()]
+
+
+def _labels(groups: list[list[Pending]], settings: Settings) -> list[list[str]]:
+    counts = [Counter(w for p in g for w in _words(p.question, settings) for _ in range(p.times)) for g in groups]
+    df = Counter(w for c in counts for w in c)
+    out = []
+    for c in counts:
+        scored = sorted(c, key=lambda w: (-c[w] * math.log(1 + len(groups) / df[w]), w))
+        out.append(scored[:LABEL_WORDS])
+    return out
+
+
+def _slug(words: list[str], n: int) -> str:
+    ascii_words = [re.sub(r"[^a-z0-9]+", "-", w.lower()).strip("-") for w in words]
+    slug = "-".join(w for w in ascii_words if w)
+    return f"gap-{slug}"[:60].rstrip("-") if slug else f"gap-topic-{n + 1}"
+
+
+def draft_entry(questions: list[Pending], words: list[str], n: int) -> str:
+    """An entry YAML prefilled from a group: the most asked question, the others as paraphrases, any
+    pasted code as a verify snippet, the label's words as tags. The instructor writes the answer."""
+    from kb.answer import extract_code
+
+    texts = [p.question for p in questions]
+    plain, snippets = [], []
+    for text in texts:
+        code, rest = extract_code(text)
+        if code is not None:
+            snippets.append(code)
+        plain.append((rest if code is not None else text).strip() or text.strip())
+    unique = list(dict.fromkeys(t for t in plain if t))
+    entry: dict[str, Any] = {
+        "id": _slug(words, n),
+        "title": " ".join(words) if words else unique[0][:60],
+        "lang": "ko",
+        "tags": words,
+        "question": unique[0],
+        "paraphrases": unique[1:],
+        "answer": "TODO: 강사가 답을 씁니다. 숫자를 적으면 claims로 스니펫과 묶으세요.",
+        "sources": [],
+    }
+    if snippets:
+        entry["verify"] = [{"name": f"pasted-{i + 1}", "code": code.rstrip() + "\n", "expect": {"ok": True}}
+                           for i, code in enumerate(dict.fromkeys(snippets))]
+    return yaml.safe_dump(entry, allow_unicode=True, sort_keys=False, width=1000)
+
+
+def find_gaps(settings: Settings, *, log: QuestionLog | None = None, embedder: Any = None,
+              limit: int = 200) -> Gaps:
+    """Pending questions grouped by topic, most asked first."""
+    log = log or QuestionLog(settings.log_url)
+    pending = log.pending(limit=limit)
+    if not pending:
+        return Gaps(groups=[])
+    ids = _clusters([p.question for p in pending], settings, embedder)
+    by_cluster: dict[int, list[Pending]] = {}
+    for p, c in zip(pending, ids, strict=True):
+        by_cluster.setdefault(c, []).append(p)
+    groups = sorted(by_cluster.values(), key=lambda g: (-sum(p.times for p in g), g[0].question))
+    labels = _labels(groups, settings)
+    out = []
+    for n, (group, words) in enumerate(zip(groups, labels, strict=True)):
+        group = sorted(group, key=lambda p: (-p.times, p.question))
+        out.append(GapGroup(
+            label=" · ".join(words) if words else group[0].question[:40],
+            count=sum(p.times for p in group),
+            questions=[GapQuestion(question=p.question, times=p.times, reason=p.reason) for p in group],
+            draft=draft_entry(group, words, n)))
+    return Gaps(groups=out)

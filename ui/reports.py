@@ -1,0 +1,168 @@
+"""Keras results drawn in Streamlit from their JSON form (``Verification.as_json()``): Keras 3 and
+Keras 2 side by side with the cells that differ highlighted, "차이 없음" when nothing differs, and a
+✓/✗ line per number the answer states. Works the same for a fresh answer and one restored from the
+question log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ui import messages as msg
+from verifiers.report import format_shape
+
+Json = dict[str, Any]
+COLUMNS = (msg.COL_LAYER, msg.COL_CLASS, msg.COL_SHAPE, msg.COL_PARAMS)
+HIGHLIGHT = "background-color: #fff3bf; font-weight: 600"
+
+
+def _num(value: object) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    return format_shape(value)
+
+
+def _rows(model: Json) -> list[tuple[str, str, str, str]]:
+    return [(la["name"], la["class"], format_shape(la["output_shape"]),
+             "?" if la["params"] is None else f"{la['params']:,}") for la in model["layers"]]
+
+
+def _other_model(run: Json | None, var: str) -> Json | None:
+    if run is None:
+        return None
+    return next((m for m in run["models"] if m["var"] == var), None)
+
+
+def _layer_table(model: Json, other: Json | None) -> None:
+    rows = _rows(model)
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    if other is None:
+        st.table(frame)
+        return
+    theirs = _rows(other)
+
+    def style(row: pd.Series) -> list[str]:
+        i = int(row.name)
+        mine = rows[i]
+        them = theirs[i] if i < len(theirs) else None
+        # The layer's auto-generated name differs between versions by design: compare class/shape/params.
+        return ["" if c == 0 or (them is not None and mine[c] == them[c]) else HIGHLIGHT for c in range(4)]
+
+    st.table(frame.style.apply(style, axis=1))
+
+
+def rejection_text(rejected: Json) -> str:
+    where = msg.AT_LINE.format(line=rejected["line"]) if rejected.get("line") else ""
+    reason = str(rejected["reason"])
+    if reason.startswith("it is not valid Python"):
+        detail = reason.removeprefix("it is not valid Python").strip(" ()")
+        return msg.SYNTAX_ERROR.format(where=where, detail=detail)
+    return msg.REFUSED.format(where=where, reason=reason)
+
+
+def error_text(error: Json) -> str:
+    where = msg.AT_LINE.format(line=error["line"]) if error.get("line") else ""
+    kind = msg.ERROR_KINDS.get(error["type"], error["type"])
+    return f"{kind}{where}: {error['message']}"
+
+
+def report_table(run: Json, other: Json | None = None) -> None:
+    """One Keras version's result: a layer table per model (cells differing from ``other`` marked),
+    tensors, or the error."""
+    label = f"Keras {run['keras_major']}" + (f" ({run['keras_version']})" if run.get("keras_version") else "")
+    st.markdown(f"**{label}**")
+    if run.get("rejected"):
+        st.error(rejection_text(run["rejected"]))
+        return
+    for model in run["models"]:
+        total = msg.TOTAL_PARAMS.format(n=_num(model["total_params"])) if model["total_params"] is not None else ""
+        st.caption(f"{model['var']} ({model['class']}){total}")
+        _layer_table(model, _other_model(other, model["var"]))
+        if model.get("note"):
+            st.caption(msg.BUILT_FOR_COUNTING if "built by coursebot" in model["note"] else model["note"])
+    if run["tensors"]:
+        st.table(pd.DataFrame([(t["var"], format_shape(t["shape"])) for t in run["tensors"]],
+                              columns=[msg.COL_TENSOR, msg.COL_SHAPE]))
+    if run.get("error"):
+        st.error(error_text(run["error"]))
+    elif run["ok"]:
+        st.success(msg.BUILT_OK, icon=":material/check_circle:")
+
+
+def differences(first: Json, second: Json) -> list[str]:
+    """What differs between the two versions' results, in Korean (empty when nothing does)."""
+    a, b = f"Keras {first['keras_major']}", f"Keras {second['keras_major']}"
+    out: list[str] = []
+
+    def outcome(r: Json) -> str:
+        if r.get("rejected"):
+            return msg.OUTCOME_REFUSED
+        return str(r["error"]["type"]) if r.get("error") else msg.OUTCOME_RUNS
+
+    if outcome(first) != outcome(second):
+        out.append(f"{a}: {outcome(first)} · {b}: {outcome(second)}")
+    for m1 in first["models"]:
+        m2 = _other_model(second, m1["var"])
+        if m2 is None:
+            continue
+        if m1["total_params"] != m2["total_params"]:
+            out.append(msg.DIFF_TOTAL.format(var=m1["var"], a=a, x=_num(m1["total_params"]), b=b,
+                                             y=_num(m2["total_params"])))
+        for l1, l2 in zip(m1["layers"], m2["layers"], strict=False):
+            if l1["output_shape"] != l2["output_shape"]:
+                out.append(msg.DIFF_SHAPE.format(layer=l1["class"], a=a, x=format_shape(l1["output_shape"]),
+                                                 b=b, y=format_shape(l2["output_shape"])))
+            if l1["params"] != l2["params"]:
+                out.append(msg.DIFF_PARAMS.format(layer=l1["class"], a=a, x=_num(l1["params"]), b=b,
+                                                  y=_num(l2["params"])))
+    return out
+
+
+def runs_side_by_side(runs: list[Json]) -> None:
+    columns = st.columns(len(runs))
+    for i, (column, run) in enumerate(zip(columns, runs, strict=True)):
+        other = runs[1 - i] if len(runs) == 2 else None
+        with column:
+            report_table(run, other)
+    if len(runs) == 2:
+        diffs = differences(runs[0], runs[1])
+        for line in diffs:
+            st.warning(msg.VERSION_DIFF.format(line=line), icon=":material/compare_arrows:")
+        if not diffs:
+            st.caption(msg.NO_DIFFERENCE)
+
+
+def claims_by_text(claims: list[Json]) -> list[tuple[str, bool, list[Json]]]:
+    groups: dict[str, list[Json]] = {}
+    for check in claims:
+        groups.setdefault(check["text"], []).append(check)
+    return [(text, all(c["ok"] for c in checks), checks) for text, checks in groups.items()]
+
+
+def verification(v: Json, *, expanded: bool = False, show_code: bool = True) -> None:
+    """An expander with Keras 3 and Keras 2 side by side, differences and claim checks."""
+    marks = ""
+    if v["claims"]:
+        marks = " ✓" if all(c["ok"] for c in v["claims"]) else " ✗"
+    title = {"entry": msg.CHECKED.format(name=v["snippet"], marks=marks), "question": msg.QUESTION_BUILT}.get(
+        v["source"], msg.PASTED_RESULT)
+    with st.expander(title, expanded=expanded, icon=":material/science:"):
+        runs = v["runs"]
+        syntax = any(r.get("rejected") and str(r["rejected"]["reason"]).startswith("it is not valid Python")
+                     for r in runs)
+        if v["explanation"] and not syntax:
+            st.warning(v["explanation"])
+        if not runs:
+            st.info(msg.NOT_VERIFIED if v["status"] == "not_verified" else (v["message"] or msg.NOT_VERIFIED))
+            return
+        if show_code:
+            st.code(v["code"], language="python")
+        runs_side_by_side(runs)
+        for text, holds, checks in claims_by_text(v["claims"]):
+            real = " · ".join(f"Keras {c['keras']}: {_num(c['actual'])}" for c in checks)
+            if holds:
+                st.markdown(msg.CLAIM_OK.format(text=text, real=real))
+            else:
+                st.error(msg.CLAIM_BAD.format(text=text, real=real))
