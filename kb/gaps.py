@@ -14,13 +14,16 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel
 
 from kb.core.settings import Settings
 from kb.qlog import Pending, QuestionLog
+
+if TYPE_CHECKING:
+    from kb.search import Embedder
 
 DISTANCE = 0.1         # average cosine distance under which questions are one topic (e5: same topic >= 0.91)
 LABEL_WORDS = 3
@@ -45,7 +48,7 @@ class Gaps(BaseModel):
     groups: list[GapGroup]
 
 
-def _embed(texts: list[str], settings: Settings, embedder: Any) -> list[list[float]] | None:
+def _embed(texts: list[str], settings: Settings, embedder: Embedder | None) -> list[list[float]] | None:
     if embedder is None and settings.embedder != "none":
         from ingest.embed import get_embedder
 
@@ -61,7 +64,7 @@ def _embed(texts: list[str], settings: Settings, embedder: Any) -> list[list[flo
     return vectors
 
 
-def _clusters(texts: list[str], settings: Settings, embedder: Any) -> list[int]:
+def _clusters(texts: list[str], settings: Settings, embedder: Embedder | None) -> list[int]:
     if len(texts) < 2:
         return [0] * len(texts)
     vectors = _embed(texts, settings, embedder)
@@ -130,7 +133,7 @@ def draft_entry(questions: list[Pending], words: list[str], n: int) -> str:
     return yaml.safe_dump(entry, allow_unicode=True, sort_keys=False, width=1000)
 
 
-def find_gaps(settings: Settings, *, log: QuestionLog | None = None, embedder: Any = None,
+def find_gaps(settings: Settings, *, log: QuestionLog | None = None, embedder: Embedder | None = None,
               limit: int = 200) -> Gaps:
     """Pending questions grouped by topic, most asked first."""
     log = log or QuestionLog(settings.log_url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.syntax import Syntax
@@ -11,6 +11,10 @@ from rich.table import Table
 from kb.core.schema import Entry
 from verifiers.claims import Mismatch
 from verifiers.report import VerifyReport, differences, format_shape
+
+if TYPE_CHECKING:
+    from kb.answer_types import Answer
+    from kb.gaps import Gaps
 
 
 def _num(value: int | None) -> str:
@@ -130,7 +134,7 @@ def _mark(ok: bool) -> str:
     return "[green]✓[/]" if ok else "[red]✗[/]"
 
 
-def print_answer(answer: Any, console: Console | None = None) -> None:
+def print_answer(answer: Answer, console: Console | None = None) -> None:
     from rich.markdown import Markdown
     from rich.panel import Panel
 
@@ -185,7 +189,7 @@ def print_answer(answer: Any, console: Console | None = None) -> None:
     console.print(f"[dim]{answer.took_ms} ms[/]")
 
 
-def print_gaps(gaps: Any) -> None:
+def print_gaps(gaps: Gaps) -> None:
     console = Console()
     if not gaps.groups:
         console.print("No unanswered or thumbs-down student questions yet.")

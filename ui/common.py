@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from kb.core.settings import Settings
 from ui import messages
+
+if TYPE_CHECKING:
+    from kb.answer import Answerer
 
 
 class Loader:
@@ -21,7 +24,7 @@ class Loader:
         self.step = messages.LOADING_INDEX
         self.started = time.perf_counter()
         self.seconds: float | None = None
-        self._answerer: Any = None
+        self._answerer: Answerer | None = None
         self._error: BaseException | None = None
         self._done = threading.Event()
         threading.Thread(target=self._load, name="coursebot-loader", daemon=True).start()
@@ -50,10 +53,11 @@ class Loader:
     def ready(self) -> bool:
         return self._done.is_set()
 
-    def answerer(self) -> Any:
+    def answerer(self) -> Answerer:
         self._done.wait()
         if self._error is not None:
             raise self._error
+        assert self._answerer is not None   # set before _done
         return self._answerer
 
 
@@ -90,7 +94,7 @@ def loading_notice() -> None:
         st.info(f"{loader.step} ({seconds:.0f}초)", icon=":material/hourglass_top:")
 
 
-def answerer() -> Any:
+def answerer() -> Answerer:
     """One Answerer per server process: the index, the embedder and the warm Keras workers."""
     loader = _loader()
     if not loader.ready:

@@ -8,6 +8,7 @@ from datetime import datetime
 import streamlit as st
 
 from kb.gaps import find_gaps
+from kb.qlog import QuestionLog
 from ui import common
 from ui import messages as msg
 
@@ -21,7 +22,7 @@ def _use_draft(draft: str) -> None:
 
 def show() -> None:
     answerer = common.answerer()
-    log = answerer.log
+    log = answerer.log if answerer.log is not None else QuestionLog(answerer.settings.log_url)
     counts = log.counts()
     st.caption(msg.GAP_COUNTS.format(**counts))
     if st.session_state.pop("draft_loaded", False):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kb.core.schema import Claim, Entry, ExpectCore
 from verifiers.report import ModelInfo, VerifyReport
+
+if TYPE_CHECKING:
+    from verifiers import Verifier
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def resolve_layer(ref: int | str | None, model: ModelInfo) -> int | None:
     return matches[n - 1] if len(matches) >= n else None
 
 
-def verify_and_check(entry: Entry, verifier: Any, *, use_cache: bool = True
+def verify_and_check(entry: Entry, verifier: Verifier, *, use_cache: bool = True
                      ) -> tuple[list[Mismatch], dict[str, list[VerifyReport]]]:
     """Run every snippet of ``entry`` with ``verifier`` (a :class:`verifiers.Verifier`) and check it."""
     reports = {s.name: verifier.verify(s.code, use_cache=use_cache) for s in entry.verify}
