@@ -23,7 +23,7 @@ from kb.core.settings import Settings
 from kb.qlog import Pending, QuestionLog
 
 if TYPE_CHECKING:
-    from kb.search import Embedder
+    from ingest.embed import Embedder
 
 DISTANCE = 0.1         # average cosine distance under which questions are one topic (e5: same topic >= 0.91)
 LABEL_WORDS = 3

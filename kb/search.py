@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 import math
 from enum import StrEnum
-from typing import Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.embed import Embedder
 from ingest.index import Index
 from ingest.tokens import tokenize
 from kb.calibration import Calibration, load_calibration
@@ -39,11 +39,6 @@ class Fusion(StrEnum):
     WEIGHTED = "weighted"
     DENSE = "dense"
     LEXICAL = "lexical"
-
-
-class Embedder(Protocol):
-    def embed_query(self, text: str) -> list[float]: ...
-    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
 
 class Hit(BaseModel):
