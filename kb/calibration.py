@@ -32,7 +32,7 @@ FEATURES: tuple[str, ...] = (
     "lexical",         # log(1 + BM25 score of the top hit)
     "lexical_margin",  # log(1 + BM25 top-1) - log(1 + BM25 top-2)
     "agree",           # 1 when the dense and the lexical rankings put the same record first
-    "answer_cosine",   # cosine of the question to the top hit's answer (second stage)
+
     "length",          # log(1 + number of distinct question tokens)
 )
 

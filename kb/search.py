@@ -201,7 +201,7 @@ class Searcher:
             "cosine": float(max(dense[top], 0.0)), "cosine_margin": c1 - c2, "cosine_z": z,
             "coverage": self.coverage(tokens, top), "unseen": self.unseen(tokens),
             "lexical": math.log1p(max(float(lexical[top]), 0.0)), "lexical_margin": l1 - l2,
-            "agree": float(agree), "answer_cosine": self.answer_cosine(query, top),
+            "agree": float(agree),
             "length": math.log1p(len(set(tokens))),
         }
 
