@@ -102,6 +102,9 @@ CASES: list[tuple[str, str, str]] = [
     ("close-result-fd", "import sys, os\nos.close(sys._getframe(1).f_locals['result_fd'])", "type:NoResult|Crashed"),
     ("ignore-term-sleep", "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(100)", "type:Timeout"),
     ("numpy-burn", "import numpy as np\na = np.ones((400, 400))\nwhile True:\n    a = a @ a / 400", "type:Timeout"),
+    # SIGXCPU ignored: the hard CPU limit still kills it 2 s later (never runs on unbounded)
+    ("ignore-xcpu-burn", "import signal\nimport numpy as np\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\n"
+     "a = np.ones((400, 400))\nwhile True:\n    a = a @ a / 400", "type:Timeout|Crashed"),
     ("thread-flood", "import threading, time\nfor _ in range(500):\n    threading.Thread(target=time.sleep, args=(2,)).start()", ERROR),
 ]
 

@@ -80,7 +80,6 @@ def isolate(spec: Spawn, result_fd: int) -> str:
         os.setuid(uid)
     limits = {
         resource.RLIMIT_AS: _vm_size() + spec["mem_mb"] * 1024 * 1024,
-        resource.RLIMIT_CPU: int(spec["timeout"]) + 2,
         resource.RLIMIT_NOFILE: 64,
         resource.RLIMIT_FSIZE: 8 * 1024 * 1024,
         resource.RLIMIT_CORE: 0,
@@ -91,6 +90,11 @@ def isolate(spec: Spawn, result_fd: int) -> str:
         limits[resource.RLIMIT_NPROC] = 64
     for which, value in limits.items():
         resource.setrlimit(which, (value, value))
+    # CPU: SIGXCPU at the soft limit (reported as a timeout), SIGKILL 2 s later if it is ignored.
+    # With soft == hard the kernel sends SIGKILL at once, and a multi-threaded numpy loop on two
+    # cores reaches the CPU limit before the wall-clock timeout: it was reported as a crash.
+    cpu = int(spec["timeout"]) + 2
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 2))
     install_seccomp()
     return code
 
