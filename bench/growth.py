@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from retrieval import TOPICS, WORDS, pct, synthetic_entries
+from retrieval import pct, search_times, synthetic_entries
 
 from kb.core.settings import PROJECT_ROOT, Settings
 
@@ -52,7 +51,6 @@ verify:
 def build_child(n: int, data_dir: Path, out: Path) -> None:
     """Runs in its own process: the full ingest and the search timings."""
     from ingest.index import build, load_index
-    from kb.search import Searcher
 
     settings = Settings(data_dir=data_dir, entries_dir=data_dir.parent / "entries")
     entries = synthetic_entries(n)
@@ -67,15 +65,7 @@ def build_child(n: int, data_dir: Path, out: Path) -> None:
     stats = build(settings, entries=entries, progress=progress)
     ingest_s = time.perf_counter() - t0
     index = load_index(settings)
-    searcher = Searcher(index)
-    rng = random.Random(1)
-    searcher.search("warm up")
-    times = []
-    for _ in range(100):
-        a, b = rng.sample(WORDS, 2)
-        t1 = time.perf_counter()
-        searcher.search(f"{a} 뒤에 {b} 쓰면 {rng.choice(TOPICS)} 어떻게 돼요?")
-        times.append((time.perf_counter() - t1) * 1000)
+    times = search_times(index)
     embed_s = marks.get("embed_end", t0) - marks.get("embed_start", t0)
     out.write_text(json.dumps({
         "entries": n, "texts": sum(len(r.dense_texts) for r in index.records), "ingest_s": ingest_s,

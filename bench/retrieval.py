@@ -17,12 +17,32 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kb.core.settings import PROJECT_ROOT, Settings
 
+if TYPE_CHECKING:
+    from ingest.index import Index
+
 DEV_SET = PROJECT_ROOT / "tests" / "data" / "dev_questions.jsonl"
+
+
+def search_times(index: Index, n: int = 100) -> list[float]:
+    """Milliseconds per warm search over ``n`` synthetic student questions (same seed every run)."""
+    from kb.search import Searcher
+
+    searcher = Searcher(index)
+    rng = random.Random(1)
+    searcher.search("warm up")
+    times = []
+    for _ in range(n):
+        a, b = rng.sample(WORDS, 2)
+        t1 = time.perf_counter()
+        searcher.search(f"{a} 뒤에 {b} 쓰면 {rng.choice(TOPICS)} 어떻게 돼요?")
+        times.append((time.perf_counter() - t1) * 1000)
+    return times
 
 
 def pct(values: list[float], q: float) -> float:
@@ -116,7 +136,6 @@ def synthetic_entries(n: int) -> list:
 def synthetic_child(n: int, out_path: Path) -> None:
     """Runs in its own process so that its peak memory is its own."""
     from ingest.index import build, load_index
-    from kb.search import Searcher
 
     with tempfile.TemporaryDirectory(prefix="coursebot-synth-") as tmp:
         settings = Settings(data_dir=Path(tmp) / "var", entries_dir=Path(tmp) / "entries")
@@ -129,15 +148,7 @@ def synthetic_child(n: int, out_path: Path) -> None:
         t0 = time.perf_counter()
         index = load_index(settings)
         load_s = time.perf_counter() - t0
-        searcher = Searcher(index)
-        rng = random.Random(1)
-        searcher.search("warm up")
-        times = []
-        for _ in range(100):
-            a, b = rng.sample(WORDS, 2)
-            t1 = time.perf_counter()
-            searcher.search(f"{a} 뒤에 {b} 쓰면 {rng.choice(TOPICS)} 어떻게 돼요?")
-            times.append((time.perf_counter() - t1) * 1000)
+        times = search_times(index)
         t0 = time.perf_counter()
         build(settings, entries=entries)
         reingest_s = time.perf_counter() - t0
