@@ -7,11 +7,12 @@ minute another student pastes a snippet that loops until the verification timeou
 kind: count, p50/p95/max latency; throughput; peak memory of the process and of its Keras workers.
 
 The run is repeated with N = 1 and N = cores snippets verified at once per Keras worker
-(`COURSEBOT_VERIFY_CONCURRENCY`), side by side; where that setting does not exist yet, only N = 1 is
+(`COURSEBOT_VERIFY_CONCURRENCY`), and once more with N = cores and the workers at normal CPU
+priority (`COURSEBOT_VERIFY_NICE=0`), side by side; where that setting does not exist yet, only N = 1 is
 measured and the table says so. Each run is a fresh process on a shared, pre-warmed data folder.
 
 Run with `make bench` (or `python bench/loadtest.py [--students 30] [--seconds 45]`). The default run
-takes about three minutes. Prints numbers; asserts nothing.
+takes about four minutes. Prints numbers; asserts nothing.
 """
 
 from __future__ import annotations
@@ -145,18 +146,18 @@ def run(data_dir: Path, students: int, seconds: float, out: Path) -> None:
 
 def table(results: dict[str, dict[str, object]]) -> None:
     names = list(results)
-    print(f"  {'kind':18s}" + "".join(f" | {n + ': n, p50 / p95 / max (s)':>34s}" for n in names))
+    print(f"  {'kind':18s}" + "".join(f" | {n + ': n, p50 / p95 / max (s)':>40s}" for n in names))
     for kind in KINDS:
         cells = []
         for n in names:
             values = results[n]["samples"][kind]  # type: ignore[index]
             cells.append(f"{len(values):3d}, {pct(values, .5):5.2f} / {pct(values, .95):5.2f} / "
                          f"{max(values, default=float('nan')):5.2f}")
-        print(f"  {kind:18s}" + "".join(f" | {c:>34s}" for c in cells))
-    print(f"  {'throughput':18s}" + "".join(f" | {results[n]['throughput']:>28.2f} ans/s" for n in names))
+        print(f"  {kind:18s}" + "".join(f" | {c:>40s}" for c in cells))
+    print(f"  {'throughput':18s}" + "".join(f" | {results[n]['throughput']:>34.2f} ans/s" for n in names))
     memory = [f"app RSS {results[n]['peak_app_mb']:.0f} MB, workers PSS {results[n]['peak_workers_mb']:.0f} MB"
               for n in names]
-    print(f"  {'peak memory':18s}" + "".join(f" | {m:>34s}" for m in memory))
+    print(f"  {'peak memory':18s}" + "".join(f" | {m:>40s}" for m in memory))
     for n in names:
         if results[n]["error_count"]:
             print(f"  {n}: {results[n]['error_count']} failed answers, e.g. {results[n]['errors']}")
@@ -173,19 +174,24 @@ def main() -> None:
         return
     cores = os.cpu_count() or 1
     levels = [1, cores] if has_concurrency_setting() and cores > 1 else [1]
+    nice = Settings.from_env().verify_nice
+    # (label, snippets at once per worker, CPU priority of the workers): the last run shows what the
+    # workers' lower priority (COURSEBOT_VERIFY_NICE) buys the questions that need no Keras.
+    runs = [(f"N={n}", n, nice) for n in levels] + ([(f"N={levels[-1]}, nice 0", levels[-1], 0)] if nice else [])
     results: dict[str, dict[str, object]] = {}
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="coursebot-load-") as tmp:
         data_dir = Path(tmp) / "var"
-        for n in levels:
-            out = Path(tmp) / f"n{n}.json"
-            env = {**os.environ, "COURSEBOT_VERIFY_CONCURRENCY": str(n)}
+        for i, (label, n, level) in enumerate(runs):
+            out = Path(tmp) / f"run{i}.json"
+            env = {**os.environ, "COURSEBOT_VERIFY_CONCURRENCY": str(n), "COURSEBOT_VERIFY_NICE": str(level)}
             subprocess.run([sys.executable, __file__, "--students", str(args.students), "--seconds",
                             str(args.seconds), "--run", str(data_dir), str(out)], check=True, env=env,
                            cwd=PROJECT_ROOT)
-            results[f"N={n}"] = json.loads(out.read_text())
+            results[label] = json.loads(out.read_text())
     print(f"load test: {args.students} students + 1 looping snippet/min against one Answerer, "
-          f"{args.seconds:.0f} s per run ({cores} cores, load average {load:.1f} at start):")
+          f"{args.seconds:.0f} s per run ({cores} cores, load average {load:.1f} at start; "
+          f"Keras workers at nice {nice} unless the column says otherwise):")
     if len(levels) == 1:
         print("  (COURSEBOT_VERIFY_CONCURRENCY is not a setting of this version: only N = 1 exists)")
     table(results)

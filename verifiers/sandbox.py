@@ -69,6 +69,11 @@ class KerasWorker:
 
     # -- lifecycle -----------------------------------------------------------------------
     def _command(self) -> list[str]:
+        """The worker's command line, started at the configured CPU priority (children inherit it)."""
+        nice = ["nice", "-n", str(self.settings.verify_nice)] if self.settings.verify_nice else []
+        return [*nice, *self._sandboxed_command()]
+
+    def _sandboxed_command(self) -> list[str]:
         as_root = os.geteuid() == 0
         uid_args = [str(UID_BASES[self.major])] if as_root else []
         python = sys.executable
