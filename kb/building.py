@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kb.formulas import layer_formula
-from kb.prose import LAYERS, LayerSpec, ModelSpec
+from kb.prose import LAYERS, POOLING, RNN, WRAPPERS, LayerSpec, ModelSpec
 
 if TYPE_CHECKING:
     from kb.core.schema import Entry
@@ -37,6 +37,7 @@ class Plan:
     student: list[int]                     # model layer index of each student layer
     input_shape: list[int | None] | None   # chain: the input (no batch axis)
     assumed: bool = False                  # chain on DEFAULT_INPUT
+    assumed_features: bool = False         # a stated length, with DEFAULT_INPUT's feature count
     entry_id: str | None = None
     snippet: str | None = None
     problems: list[str] = field(default_factory=list)
@@ -63,11 +64,19 @@ def chain(spec: ModelSpec) -> Plan:
             shape, assumed = list(DEFAULT_INPUT), True
     if first.cls == "Embedding" and len(shape) > 1:
         shape = shape[:1]        # token ids: (length,), features do not apply
+    features_assumed = spec.length_only and len(shape) == 1 and _takes_sequences(first)
+    if features_assumed:         # "길이 100" before an LSTM/Conv1D: 100 time steps, features unknown
+        shape = [shape[0], DEFAULT_INPUT[-1]]
     classes = set().union(*(_classes(la) for la in spec.layers))
     batch = f", batch_size={spec.batch}" if spec.batch else ""
     lines = [f"    Input(shape={tuple(shape)!r}{batch}),"] + [f"    {la.code()}," for la in spec.layers]
     code = _imports(classes) + "\nmodel = Sequential([\n" + "\n".join(lines) + "\n])\n"
-    return Plan(code, "chain", list(range(len(spec.layers))), shape, assumed)
+    return Plan(code, "chain", list(range(len(spec.layers))), shape, assumed, features_assumed)
+
+
+def _takes_sequences(layer: LayerSpec) -> bool:
+    """Layers whose input is (time steps, features): a length alone is not their whole input."""
+    return layer.cls in WRAPPERS or layer.core.cls in (*RNN, *POOLING, "Conv1D")
 
 
 def too_big(spec: ModelSpec, shape: list[int | None]) -> int | None:

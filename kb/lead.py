@@ -127,6 +127,8 @@ def answer_numbers(spec: ModelSpec, entry: Entry | None, verifier: Verifier | No
         out.notes.append(say(lang, "in_snippet", title=title, snippet=p.snippet))
     elif p.assumed:
         out.notes.append(say(lang, "default_input", shape=shown))
+    elif p.assumed_features and p.input_shape is not None:
+        out.notes.append(say(lang, "default_features", shape=shown, features=p.input_shape[-1]))
     elif spec.input_shape is not None:
         out.notes.append(say(lang, "chain_input", shape=shown))
     v = Verification(source="question", entry_id=p.entry_id, name="question", code=p.code, status="not_verified")

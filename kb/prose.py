@@ -24,7 +24,7 @@ from kb.layer_spec import (
 )
 
 __all__ = ["LAYERS", "POOLING", "RNN", "WRAPPERS", "LayerSpec", "ModelSpec", "Unbuildable", "find_input",
-           "find_word_layers", "options", "parse"]
+           "find_input_words", "find_word_layers", "options", "parse"]
 
 # -- layers written in words -----------------------------------------------------------------------
 _N = r"(?<!\d)(\d{1,3}(?:,\d{3}){1,4}(?![\d,])|\d{1,12}(?!\d))"
@@ -117,6 +117,12 @@ def _first_number(m: re.Match[str] | None) -> int | None:
 
 def find_input(text: str) -> tuple[list[int | None] | None, int | None]:
     """(input shape without batch, batch size) as the question states them."""
+    shape, batch, _ = find_input_words(text)
+    return shape, batch
+
+
+def find_input_words(text: str) -> tuple[list[int | None] | None, int | None, bool]:
+    """``find_input`` and whether the shape is only a length written in words ("길이 100")."""
     batch = _first_number(BATCH.search(text))
     for m in TUPLE.finditer(text):
         before = text[max(0, m.start() - 14):m.start()]
@@ -127,13 +133,13 @@ def find_input(text: str) -> tuple[list[int | None] | None, int | None]:
                 batch is not None and len(dims) == 3 and dims[0] == batch):
             if dims[0] is not None and len(dims) == 3:
                 batch = dims[0]
-            return dims[1:], batch
-        return dims, batch
+            return dims[1:], batch, False
+        return dims, batch, False
     length = _first_number(LENGTH.search(text))
     features = _first_number(FEATURES.search(text))
     if length is None and features is None:
-        return None, batch
-    return [length, features] if features is not None else [length], batch
+        return None, batch, False
+    return ([length, features] if features is not None else [length]), batch, features is None
 
 
 # -- what is asked -------------------------------------------------------------------------------------
@@ -182,7 +188,7 @@ def _parse(text: str) -> ModelSpec:
                 core.kwargs.setdefault(key, value)
             elif key == "merge_mode" and layer.cls == "Bidirectional":
                 layer.kwargs.setdefault(key, value)
-    spec.input_shape, spec.batch = find_input(text)
+    spec.input_shape, spec.batch, spec.length_only = find_input_words(text)
     if PARAM_WORDS.search(text):
         spec.asks.append("params")
     if SHAPE_WORDS.search(text):

@@ -67,3 +67,12 @@ def test_follow_up_in_a_session_changes_only_what_it_names(built_index: Settings
     assert second.notes[0] == "이전 질문의 모델에서 LSTM → GRU로 바꿔 계산했습니다."
     other = a.answer("그럼 GRU로 바꾸면요?", session="another")      # no earlier turn: nothing to carry
     assert other.built is None and not other.notes
+
+
+def test_a_length_in_words_before_a_sequence_layer_is_time_steps_with_assumed_features(answerer: Answerer) -> None:
+    answer = answerer.answer("Conv1D(32, 3) 다음에 MaxPooling1D(2) 붙이면 길이가 100일 때 출력 shape?")
+    assert "(None, 98, 32)" in answer.lead and "(None, 49, 32)" in answer.lead, answer.lead
+    assert any("특성 8개" in n for n in answer.notes), answer.notes
+    # an input shape the student wrote out is taken as written: a 2-D input is an error for Conv1D
+    written = answerer.answer("입력 shape (None, 100)에 Conv1D(32, 3) 쓰면 출력 shape은?")
+    assert "ValueError" in written.lead and not any("특성 8개" in n for n in written.notes)
