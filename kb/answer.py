@@ -31,7 +31,7 @@ from kb.lead import answer_numbers
 from kb.messages import KO, language, say
 from kb.pasted import explain_error, verify_pasted, with_prelude
 from kb.prose import ModelSpec, parse
-from kb.question import KERAS_NAMES, check_length, extract_code, extract_error
+from kb.question import KERAS_NAMES, check_length, clean_text, extract_code, extract_error
 from kb.search import Searcher
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class Answerer:
         check_length(question)
         self.refresh()
         k = k or self.settings.top_k
-        question = question.strip()
+        question = clean_text(question).strip()
         lang = language(question)
         # Refused whatever the score (personal data, financial advice): logged as refused, not as a gap.
         refusal = refusal_for(question)

@@ -102,7 +102,7 @@ def _emit_json(data: Any) -> None:
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from kb.answer import Answerer
 
-    question = sys.stdin.read() if args.question == "-" else args.question
+    question = _utf8(_stdin() if args.question == "-" else args.question, "question")
     if not question.strip():
         raise UsageError("The question is empty; pass it in quotes or pipe it on stdin with `-`.")
     if args.k is not None and args.k <= 0:
@@ -133,10 +133,26 @@ def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     return run_chat(settings, verify=not args.no_verify)
 
 
+def _stdin() -> str:
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError:
+        raise UsageError("The input on stdin is not UTF-8 text; save it as UTF-8 and try again.") from None
+
+
+def _utf8(text: str, what: str) -> str:
+    """``text`` if it is valid Unicode (undecodable bytes arrive as lone surrogates), else one sentence."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"The {what} is not UTF-8 text; save it as UTF-8 and try again.") from None
+    return text
+
+
 # -- verify ------------------------------------------------------------------------------------
 def _read_code(path: str) -> str:
     if path == "-":
-        code = sys.stdin.read()
+        code = _utf8(_stdin(), "snippet")
     else:
         try:
             code = Path(path).read_text(encoding="utf-8")

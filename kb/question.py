@@ -36,6 +36,11 @@ def check_length(question: str) -> None:
         raise QuestionTooLong(len(question), MAX_QUESTION_CHARS)
 
 
+def clean_text(question: str) -> str:
+    """The question without lone surrogates (undecodable bytes), which no parser or database accepts."""
+    return question.encode("utf-8", "replace").decode("utf-8")
+
+
 def _code_like(line: str) -> bool:
     """One line, judged alone: could it belong to a Python snippet? (cheap, no parsing)"""
     stripped = line.strip()

@@ -51,6 +51,18 @@ def test_bad_input_is_one_sentence_and_nonzero(args: tuple[str, ...], stdin: str
     assert "Traceback" not in out.stderr and out.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("args", [("ask", "-"), ("verify", "-"), ("ask", "LSTM \udcff 파라미터")])
+def test_bytes_that_are_not_utf8_get_one_sentence(args: tuple[str, ...]) -> None:
+    """Undecodable bytes on stdin or in an argument: one sentence, exit 2, no traceback."""
+    argv = [a.encode("utf-8", "surrogateescape") for a in args]
+    out = subprocess.run([sys.executable.encode(), b"-m", b"kb", *argv], input=b"import keras\n\xff\xfe abc",
+                         capture_output=True, env={**os.environ, "LC_ALL": "C.UTF-8"}, cwd=PROJECT_ROOT,
+                         timeout=600)
+    err = out.stderr.decode()
+    assert out.returncode == 2 and "Traceback" not in err and "UTF-8" in err, err
+    assert err.count("\n") == 1
+
+
 def test_bad_setting_is_reported() -> None:
     out = run("check", "--list", env={"COURSEBOT_TOP_K": "many"})
     assert out.returncode == 2 and "COURSEBOT_TOP_K" in out.stderr and "Traceback" not in out.stderr
