@@ -64,9 +64,11 @@ def chain(spec: ModelSpec) -> Plan:
             shape, assumed = list(DEFAULT_INPUT), True
     if first.cls == "Embedding" and len(shape) > 1:
         shape = shape[:1]        # token ids: (length,), features do not apply
-    features_assumed = spec.length_only and len(shape) == 1 and _takes_sequences(first)
+    features_assumed = spec.input_in_words and len(shape) == 1 and _takes_sequences(first)
     if features_assumed:         # "길이 100" before an LSTM/Conv1D: 100 time steps, features unknown
         shape = [shape[0], DEFAULT_INPUT[-1]]
+    elif spec.input_in_words and len(shape) == 2 and shape[0] is None and not _takes_sequences(first):
+        shape = shape[1:]        # "입력 차원 20" before a Dense: a vector, not a sequence of them
     classes = set().union(*(_classes(la) for la in spec.layers))
     batch = f", batch_size={spec.batch}" if spec.batch else ""
     lines = [f"    Input(shape={tuple(shape)!r}{batch}),"] + [f"    {la.code()}," for la in spec.layers]

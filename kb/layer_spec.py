@@ -55,7 +55,7 @@ class ModelSpec(BaseModel):
     layers: list[LayerSpec] = Field(default_factory=list)
     input_shape: list[int | None] | None = None     # without the batch axis
     batch: int | None = None
-    length_only: bool = False                         # the input is a length in words, no feature count
+    input_in_words: bool = False                      # the input was written in words, not as a tuple
     asks: list[Ask] = Field(default_factory=list)
     target: str | None = None                         # the class the student asks about, if named
     problems: list[str] = Field(default_factory=list)  # expressions that cannot be built, and why

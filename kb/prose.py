@@ -105,8 +105,11 @@ BATCH = re.compile(rf"(?:배치(?:\s*크기)?|batch(?:\s*size|_size)?)\s*(?:은|
 LENGTH = re.compile(rf"(?:시퀀스\s*길이|문장\s*길이|길이|타임\s*스텝|타임스텝|시점|time\s*steps?|timesteps|sequence\s*length|(?:sequences?\s+of\s+|input\s+)?length|"
                     rf"seq_len|max_?len|window(?:\s*size)?|윈도우(?:\s*크기)?)\s*(?:은|는|이|가|=|:|of|is)?\s*{_N}"
                     rf"|{_N}\s*(?:개의?\s*)?(?:타임\s*스텝|timesteps|time\s*steps|-?\s*steps?\b|시점)", re.I)
-FEATURES = re.compile(rf"(?:특성|피처|특징|feature(?:s|\s*dim)?|채널|channels?|변수)\s*(?:수|개수)?\s*(?:은|는|이|가|=|:|of|is)?\s*{_N}"
-                      rf"|{_N}\s*(?:개의?\s*)?(?:특성|피처|features|channels|변수)", re.I)
+FEATURES = re.compile(rf"(?:(?:입력\s*)?(?:특성|피처|특징)|feature(?:s|\s*dim)?|채널|channels?|변수"
+                      rf"|입력(?:의)?\s*(?:차원|크기|벡터\s*(?:크기|차원))|input\s*(?:dimension|dim|size|features?)"
+                      rf"|inputs?\s+of\s+(?:dimension|size))\s*(?:수|개수)?\s*(?:은|는|이|가|=|:|of|is)?\s*{_N}"
+                      rf"|{_N}\s*(?:개의?\s*)?(?:input\s+|입력\s*)?(?:특성|피처|features?|channels|변수)"
+                      rf"|입력(?:이|은|는)?\s*{_N}\s*차원|{_N}\s*차원(?:의|짜리)?\s*입력|{_N}-?dim(?:ensional)?\s+inputs?", re.I)
 
 
 def _first_number(m: re.Match[str] | None) -> int | None:
@@ -122,7 +125,7 @@ def find_input(text: str) -> tuple[list[int | None] | None, int | None]:
 
 
 def find_input_words(text: str) -> tuple[list[int | None] | None, int | None, bool]:
-    """``find_input`` and whether the shape is only a length written in words ("길이 100")."""
+    """``find_input`` and whether the shape was written in words ("길이 100", "입력 차원 8"), not as a tuple."""
     batch = _first_number(BATCH.search(text))
     for m in TUPLE.finditer(text):
         before = text[max(0, m.start() - 14):m.start()]
@@ -139,7 +142,7 @@ def find_input_words(text: str) -> tuple[list[int | None] | None, int | None, bo
     features = _first_number(FEATURES.search(text))
     if length is None and features is None:
         return None, batch, False
-    return ([length, features] if features is not None else [length]), batch, features is None
+    return ([length, features] if features is not None else [length]), batch, True
 
 
 # -- what is asked -------------------------------------------------------------------------------------
@@ -188,7 +191,7 @@ def _parse(text: str) -> ModelSpec:
                 core.kwargs.setdefault(key, value)
             elif key == "merge_mode" and layer.cls == "Bidirectional":
                 layer.kwargs.setdefault(key, value)
-    spec.input_shape, spec.batch, spec.length_only = find_input_words(text)
+    spec.input_shape, spec.batch, spec.input_in_words = find_input_words(text)
     if PARAM_WORDS.search(text):
         spec.asks.append("params")
     if SHAPE_WORDS.search(text):

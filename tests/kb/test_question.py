@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from kb.building import chain
 from kb.core.errors import QuestionTooLong
 from kb.core.settings import PROJECT_ROOT, Settings
 from kb.dialogue import Context, resolve
@@ -37,11 +38,27 @@ def codes(question: str) -> list[str]:
     ("Output of LSTM(32, return_sequences=True) on sequences of length 50 with 10 features?",
      ["LSTM(32, return_sequences=True)"], [50, 10], None),
     ("GRU(8) on 30-step windows of 5 features", ["GRU(8)"], [30, 5], None),
+    # found by trying the CLI: the input's size named as its dimension was not read at all
+    ("How many parameters does SimpleRNN(16) have with 4 input features?", ["SimpleRNN(16)"], [None, 4], None),
+    ("LSTM 유닛 32개에 입력 차원이 10이면 파라미터가 몇 개인가요?", ["LSTM(32)"], [None, 10], None),
+    ("GRU(8) with input dimension 3", ["GRU(8)"], [None, 3], None),
+    ("Dense 10개 뉴런에 입력이 20차원이면 가중치 수는요?", ["Dense(10)"], [None, 20], None),
 ])
 def test_prose_is_parsed(question: str, layers: list[str], shape: list[int] | None, batch: int | None) -> None:
     spec = parse(question)
     assert codes(question) == layers
     assert spec.input_shape == shape and spec.batch == batch
+
+
+@pytest.mark.parametrize(("question", "built", "assumed"), [
+    ("Dense 10개 뉴런에 입력이 20차원이면 가중치 수는요?", [20], False),       # a vector, not a sequence
+    ("Conv1D(32, 3) 다음 MaxPooling1D(2), 길이가 100일 때", [100, 8], True),  # time steps, features assumed
+    ("입력 shape (None, 100)에 Conv1D(32, 3)", [100], False),               # written out: taken as written
+    ("LSTM(4) 입력 특성 3개", [None, 3], False),
+])
+def test_the_input_built_for_words(question: str, built: list[int | None], assumed: bool) -> None:
+    plan = chain(parse(question))
+    assert plan.input_shape == built and plan.assumed_features == assumed
 
 
 @pytest.mark.parametrize(("question", "word"), [
