@@ -64,6 +64,7 @@ class Answerer:
         self._verifier: Verifier | None = verifier
         self._own_verifier = verifier is None
         self._catalogue: dict[str, SourceDoc] | None = None
+        self._entries: dict[str, tuple[tuple[int, int], Entry]] = {}   # id -> (file version, entry)
 
     def reload(self) -> None:
         """Pick up a changed index (after an entry was added)."""
@@ -100,13 +101,24 @@ class Answerer:
         return self._verifier
 
     def _entry(self, entry_id: str) -> Entry | None:
+        """The entry as its file is now: parsed once, parsed again only when the file changes."""
         from kb.core.store import load_entry
 
         path = self.settings.entries_dir / f"{entry_id}.yaml"
         try:
-            return load_entry(path)
+            stat = path.stat()
+        except OSError:
+            return None
+        version = (stat.st_mtime_ns, stat.st_size)
+        cached = self._entries.get(entry_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        try:
+            entry = load_entry(path)
         except CoursebotError:
             return None
+        self._entries[entry_id] = (version, entry)
+        return entry
 
     @property
     def catalogue(self) -> dict[str, SourceDoc]:

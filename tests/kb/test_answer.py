@@ -166,3 +166,30 @@ def test_ask_errors_are_one_sentence(built_index: Settings, args: list[str], wor
     out = run_cli(*args, data_dir=str(built_index.data_dir))
     assert out.returncode != 0 and out.stdout == ""
     assert words in out.stderr and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_entries_are_parsed_once_and_again_only_when_their_file_changes(
+        built_index: Settings, verifier: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+    import shutil
+
+    import kb.core.store as store
+
+    entries = tmp_path / "entries"
+    shutil.copytree(built_index.entries_dir, entries)
+    settings = dataclasses.replace(built_index, entries_dir=entries)
+    answerer = Answerer(settings, index=load_index(settings), verifier=verifier, log=False)
+    loads: list[str] = []
+    real = store.load_entry
+    monkeypatch.setattr(store, "load_entry", lambda path: loads.append(path.name) or real(path))
+    question = "TimeDistributed 레이어는 무슨 일을 하나요?"
+    first = answerer.answer(question, verify=False)
+    assert first.as_json()["entry"] == "timedistributed-role" and loads
+    loads.clear()
+    answerer.answer(question, verify=False)
+    assert loads == []                                   # the second answer parses no YAML
+    path = entries / "timedistributed-role.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "answer: |\n", "answer: |\n  (수정된 답변)\n", 1), encoding="utf-8")
+    assert answerer.answer(question, verify=False).as_json()["answer"].startswith("(수정된 답변)")
+    assert loads == ["timedistributed-role.yaml"]        # only the changed file is parsed again
