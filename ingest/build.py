@@ -13,12 +13,13 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from ingest.chunking import doc_records
 from ingest.generations import entry_stamp, entry_stamps, index_lock, new_generation, publish
@@ -35,8 +36,9 @@ Progress = Callable[[int, int], None]
 EMBED_BATCH = 32   # texts per embedder call
 
 
-@dataclass
-class BuildStats:
+class BuildStats(BaseModel):
+    """What a build did (``ingest --json`` prints ``model_dump(mode="json")``)."""
+
     records: int
     entries: int
     doc_chunks: int
@@ -44,11 +46,6 @@ class BuildStats:
     reused: int
     seconds: float
     path: Path
-
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["path"] = str(self.path)
-        return out
 
 
 def build(settings: Settings, *, docs: Sequence[Path] = (), rebuild: bool = False,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Literal
 
 from kb.core.schema import Entry
+
+RecordKind = Literal["entry", "doc"]   # a knowledge-base entry, or a chunk of a raw document
 
 
 @dataclass
@@ -14,7 +17,7 @@ class Record:
     """One retrievable unit: a knowledge-base entry or a chunk of a raw document."""
 
     key: str                      # "entry:<id>" or "doc:<file>#<n>"
-    kind: str                     # "entry" | "doc"
+    kind: RecordKind
     entry_id: str | None
     title: str
     text: str                     # what BM25 indexes (and what a doc hit shows)

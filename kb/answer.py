@@ -154,7 +154,7 @@ class Answerer:
         spec = ModelSpec()
         if code is not None:
             pasted = verify_pasted(self.verifier, code, lang, session=session, on_wait=on_wait) if verify else Verification(
-                source="pasted", name="pasted", code=code, status="not_verified",
+                source="pasted", snippet="pasted", code=code, status="not_verified",
                 message="--no-verify: the pasted code was not run.")
             names = " ".join(sorted(set(KERAS_NAMES.findall(code)) - {"keras", "layers", "Model", "Input"}))
             # the sandbox's own failures (Timeout, Rejected …) never become search words
@@ -185,38 +185,38 @@ class Answerer:
             out.notes.insert(0, say(lang, "carried_topic", previous=previous.question[:80]))
         if result.answered and result.hits:
             best = result.hits[0]
-            out.entry_id, out.title, out.sources = best.id, best.title, best.sources
-            out.text = self._text(best_entry, lang) if best_entry is not None else best.chunk
+            out.entry, out.title, out.sources = best.id, best.title, best.sources
+            out.answer = self._text(best_entry, lang) if best_entry is not None else best.chunk
             if best_entry is not None:
                 out.verifications = self.entry_verifications(best_entry, run=verify)
                 out.citations = [cite(s.doc, s.note, self.catalogue) for s in best_entry.sources]
         elif not out.lead:
-            out.text = say(lang, "not_covered")
+            out.answer = say(lang, "not_covered")
             out.suggestions = suggestions(result.hits)
         out.answered = out.answered or bool(out.lead)
         topic = previous.question if resolution.follow_up and previous is not None else question
-        out.context = Context(question=topic, entry_id=out.entry_id or (previous.entry_id if previous else None),
+        out.context = Context(question=topic, entry_id=out.entry or (previous.entry_id if previous else None),
                               spec=resolution.spec if not resolution.spec.empty else None).model_dump(mode="json")
         out.took_ms = int((time.perf_counter() - started) * 1000)
         if self.log is not None:
-            out.log_id = self.log.record(question, answered=out.answered, entry_id=out.entry_id,
+            out.log_id = self.log.record(question, answered=out.answered, entry_id=out.entry,
                                          confidence=out.confidence, has_code=code is not None,
                                          took_ms=out.took_ms, session=session, context=out.context,
                                          audience="instructor" if audience == "instructor" else "student",
-                                         answer=out.as_json())   # the chat shows it again after a refresh
+                                         answer=out.model_dump(mode="json"))   # the chat shows it again after a refresh
         return out
 
     def _refused(self, question: str, kind: str, message: str, started: float, session: str | None,
                  audience: str) -> Answer:
         """A refused question: the fixed message, logged as refused (never as a content gap)."""
-        out = Answer(question=question, answered=False, confidence=0.0, text=message, refused=kind,
+        out = Answer(question=question, answered=False, confidence=0.0, answer=message, refused=kind,
                      lang=language(question))
         out.took_ms = int((time.perf_counter() - started) * 1000)
         if self.log is not None:
             out.log_id = self.log.record(question, answered=False, entry_id=None, confidence=0.0,
                                          refused=kind, took_ms=out.took_ms, session=session,
                                          audience="instructor" if audience == "instructor" else "student",
-                                         answer=out.as_json())
+                                         answer=out.model_dump(mode="json"))
         return out
 
     @staticmethod
@@ -254,15 +254,15 @@ class Answerer:
                 runs, status, message = None, "failed", str(exc)
             if runs is None:
                 out.append(Verification(
-                    source="entry", entry_id=entry.id, name=snippet.name, code=snippet.code,
+                    source="entry", entry=entry.id, snippet=snippet.name, code=snippet.code,
                     status="failed" if status == "failed" else "not_verified",
                     message=message or "not verified yet (run `coursebot check` or ask without --no-verify)."))
                 continue
             reports[snippet.name] = runs
-            out.append(Verification(source="entry", entry_id=entry.id, name=snippet.name, code=snippet.code,
+            out.append(Verification(source="entry", entry=entry.id, snippet=snippet.name, code=snippet.code,
                                     status="verified" if status == "verified" else "cached", runs=runs,
                                     differences=differences(runs[0], runs[1]) if len(runs) == 2 else []))
-        by_name = {v.name: v for v in out}
+        by_name = {v.snippet: v for v in out}
         for claim, major, actual, holds in claim_status(entry, reports):
             by_name[claim.snippet].claims.append(ClaimCheck(text=claim.text, keras=major, actual=actual, ok=holds))
         return out

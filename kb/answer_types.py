@@ -1,19 +1,19 @@
-"""What ``Answerer.answer`` returns: pydantic models dumped with ``model_dump(mode="json", by_alias=True)``.
+"""What ``Answerer.answer`` returns: pydantic models; ``model_dump(mode="json")`` is the ``ask --json`` contract.
 
-Attribute names equal the JSON keys of DESIGN.md's ``ask --json`` contract, except three kept for
-the interfaces that already read them (``entry_id`` → "entry", ``name`` → "snippet", ``text`` →
-"answer"; declared as serialization aliases, so the JSON is the contract's).
+Attribute names equal the JSON keys of DESIGN.md's ``ask --json`` contract. Fields excluded from the
+JSON (``pasted``, ``built``, ``hit_answers``) are what the interfaces read besides it.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_serializer
+from pydantic import BaseModel, Field, computed_field, field_serializer
 
 from kb.core.sources import Citation
 from kb.decline import Suggestion
 from kb.search import Hit
+from verifiers.claims import Observed
 from verifiers.report import VerifyReport
 
 Lang = Literal["ko", "en"]
@@ -23,18 +23,16 @@ Source = Literal["entry", "pasted", "question"]
 class ClaimCheck(BaseModel):
     text: str            # the number as the answer writes it
     keras: str           # Keras major version checked
-    actual: Any          # what Keras really gives
+    actual: Observed     # what Keras really gives
     ok: bool
 
 
 class Verification(BaseModel):
     """One snippet's real results per Keras version (from an entry, pasted, or built from the question)."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
-
     source: Source
-    entry_id: str | None = Field(default=None, serialization_alias="entry")
-    name: str = Field(serialization_alias="snippet")
+    entry: str | None = None         # the entry whose snippet this is (None: pasted or built from the question)
+    snippet: str                     # the snippet's name
     code: str
     status: Literal["verified", "cached", "not_verified", "failed"]
     runs: list[VerifyReport] = Field(default_factory=list)
@@ -50,7 +48,7 @@ class Verification(BaseModel):
 
     @field_serializer("runs")
     def _runs(self, runs: list[VerifyReport]) -> list[dict[str, Any]]:
-        return [r.to_json() for r in runs]
+        return [r.model_dump(mode="json") for r in runs]
 
     def claims_by_text(self) -> list[tuple[str, bool, list[ClaimCheck]]]:
         """Claims grouped by the number the answer writes: (text, holds everywhere, per-version checks)."""
@@ -59,12 +57,9 @@ class Verification(BaseModel):
             groups.setdefault(check.text, []).append(check)
         return [(text, all(c.ok for c in checks), checks) for text, checks in groups.items()]
 
-    def as_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
 
 
 class Answer(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True)
 
     question: str
     answered: bool
@@ -74,8 +69,8 @@ class Answer(BaseModel):
     notes: list[str] = Field(default_factory=list)   # assumptions, what was carried over, what could not be built
     context: dict[str, Any] | None = None            # what a follow-up may build on (topic, configuration)
     title: str = ""
-    text: str = Field(default="", serialization_alias="answer")
-    entry_id: str | None = Field(default=None, serialization_alias="entry")
+    answer: str = ""                 # Markdown: the entry's answer in the student's language
+    entry: str | None = None         # the entry answering
     sources: list[str] = Field(default_factory=list)
     hits: list[Hit] = Field(default_factory=list)
     hit_answers: dict[str, str] = Field(default_factory=dict, exclude=True)
@@ -91,7 +86,7 @@ class Answer(BaseModel):
 
     @property
     def related(self) -> list[Hit]:
-        return [h for h in self.hits if h.id != self.entry_id]
+        return [h for h in self.hits if h.id != self.entry]
 
     @property
     def all_verifications(self) -> list[Verification]:
@@ -99,15 +94,14 @@ class Answer(BaseModel):
 
     @field_serializer("hits")
     def _hits(self, hits: list[Hit]) -> list[dict[str, Any]]:
-        return [{**h.as_json(), "answer": self.hit_answers.get(h.id, "")} for h in hits]
+        return [{**h.model_dump(mode="json"), "answer": self.hit_answers.get(h.id, "")} for h in hits]
 
     @field_serializer("verifications")
     def _verifications(self, verifications: list[Verification]) -> list[dict[str, Any]]:
-        return [v.as_json() for v in self.all_verifications]
+        return [v.model_dump(mode="json") for v in self.all_verifications]
 
     @field_serializer("confidence")
     def _confidence(self, confidence: float) -> float:
         return round(confidence, 4)
 
-    def as_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+

@@ -118,7 +118,7 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         answerer.close()
     if args.json:
-        _emit_json(result.as_json())
+        _emit_json(result.model_dump(mode="json"))
     else:
         from kb.render import print_answer
 
@@ -176,10 +176,10 @@ def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     ok = all(r.ok for r in reports)
     if args.json:
         if len(reports) == 1:
-            _emit_json(reports[0].to_json())
+            _emit_json(reports[0].model_dump(mode="json"))
         else:
             diffs = differences(reports[0], reports[1]) if len(reports) == 2 else []
-            _emit_json({"ok": ok, "runs": [r.to_json() for r in reports], "differences": diffs})
+            _emit_json({"ok": ok, "runs": [r.model_dump(mode="json") for r in reports], "differences": diffs})
     else:
         from kb.render import print_reports
 

@@ -10,10 +10,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kb.core.errors import UsageError
 from kb.core.settings import Settings
+
+if TYPE_CHECKING:
+    from kb.core.schema import Entry
 
 
 def _emit_json(data: Any) -> None:
@@ -62,7 +65,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _list_entries(entries: list[Any], as_json: bool) -> int:
+def _list_entries(entries: list[Entry], as_json: bool) -> int:
     rows = [{"id": e.id, "lang": e.lang, "title": e.title, "sources": e.source_docs(),
              "snippets": len(e.verify), "claims": len(e.claims)} for e in entries]
     if as_json:
@@ -116,7 +119,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
             stats = build(settings, docs=docs, rebuild=args.rebuild, progress=update)
     if args.json:
-        _emit_json(stats.as_dict())
+        _emit_json(stats.model_dump(mode="json"))
     else:
         print(f"Indexed {stats.entries} entries and {stats.doc_chunks} document chunks into {stats.path} "
               f"({stats.embedded} embedded, {stats.reused} unchanged, {stats.seconds:.1f} s).")

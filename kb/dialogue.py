@@ -9,7 +9,7 @@ its own (its own layers and input, or no follow-up wording) is not dragged to th
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
@@ -185,7 +185,7 @@ def resolve(question: str, now: ModelSpec, previous: Context | None) -> Resoluti
     return Resolution(spec=spec, query=query, follow_up=True, changes=changes)
 
 
-def previous_context(history: list[Any] | None) -> Context | None:
+def previous_context(history: Sequence[object] | None) -> Context | None:
     """The last turn's context from a chat history (Answers) or question-log turns (dicts/objects)."""
     for turn in reversed(history or []):
         raw = getattr(turn, "context", None) if not isinstance(turn, dict) else turn.get("context")

@@ -49,9 +49,9 @@ def _layer_input(report_layers: list[LayerInfo], index: int, p: Plan) -> list[in
         return list(p.input_shape)
     else:
         return None
-    if not isinstance(shape, list) or not shape or isinstance(shape[0], list):
-        return None
-    return list(shape[1:])
+    if not isinstance(shape, list) or not shape or any(isinstance(d, list) for d in shape):
+        return None   # unknown, or several outputs
+    return [d for d in shape[1:] if not isinstance(d, list)]
 
 
 def _lead(spec: ModelSpec, p: Plan, runs: list[VerifyReport], lang: Lang) -> str:
@@ -131,7 +131,7 @@ def answer_numbers(spec: ModelSpec, entry: Entry | None, verifier: Verifier | No
         out.notes.append(say(lang, "default_features", shape=shown, features=p.input_shape[-1]))
     elif spec.input_shape is not None:
         out.notes.append(say(lang, "chain_input", shape=shown))
-    v = Verification(source="question", entry_id=p.entry_id, name="question", code=p.code, status="not_verified")
+    v = Verification(source="question", entry=p.entry_id, snippet="question", code=p.code, status="not_verified")
     if not run or verifier is None:
         v.message = say(lang, "not_run")
         out.verification = v

@@ -70,13 +70,13 @@ def verify_pasted(verifier: Verifier, code: str, lang: Lang = "ko", *, session: 
     try:
         runs = verifier.verify(full, session=session, on_wait=on_wait)
     except CoursebotError as exc:
-        return Verification(source="pasted", name="pasted", code=code, status="failed", message=str(exc))
+        return Verification(source="pasted", snippet="pasted", code=code, status="failed", message=str(exc))
     for run in runs:
         if shift and run.error and run.error.line:
             run.error.line = max(1, run.error.line - shift)
         if shift and run.rejected and run.rejected.line:
             run.rejected.line = max(1, run.rejected.line - shift)
-    v = Verification(source="pasted", name="pasted", code=code, status="verified", runs=runs,
+    v = Verification(source="pasted", snippet="pasted", code=code, status="verified", runs=runs,
                      differences=differences(runs[0], runs[1]) if len(runs) == 2 else [])
     rejected = next((r.rejected for r in runs if r.rejected), None)
     if rejected:

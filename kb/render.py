@@ -45,7 +45,7 @@ def print_reports(reports: list[VerifyReport], console: Console | None = None) -
             if model.note:
                 console.print(f"[yellow]note:[/yellow] {model.note}")
         for standalone in report.layers:
-            weights = ", ".join(f"{w['name']} {format_shape(w['shape'])}" for w in standalone.weights)
+            weights = ", ".join(f"{w.name} {format_shape(w.shape)}" for w in standalone.weights)
             console.print(f"layer [bold]{standalone.var}[/bold] ({standalone.cls}): {_num(standalone.params)} params"
                           + (f" · {weights}" if weights else ""))
         for tensor in report.tensors:
@@ -164,9 +164,9 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         if v.message:
             console.print(v.message)
     if not answer.answered:
-        console.print(Panel(answer.text, title=say_ui(lang, "unanswered"), border_style="yellow"))
-    elif answer.text:
-        console.print(Panel(Markdown(answer.text), title=f"{answer.title}  (confidence {answer.confidence:.2f})",
+        console.print(Panel(answer.answer, title=say_ui(lang, "unanswered"), border_style="yellow"))
+    elif answer.answer:
+        console.print(Panel(Markdown(answer.answer), title=f"{answer.title}  (confidence {answer.confidence:.2f})",
                             border_style="green"))
         if answer.citations:
             console.print(say_ui(lang, "sources").rstrip(), highlight=False)
@@ -176,9 +176,9 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
             console.print(say_ui(lang, "sources") + ", ".join(answer.sources), highlight=False)
         for v in answer.verifications:
             if not v.runs:
-                console.print(f"[dim]{v.name}: {v.message}[/]")
+                console.print(f"[dim]{v.snippet}: {v.message}[/]")
                 continue
-            console.print(f"[bold]{say_ui(lang, 'check')}[/] {v.name} ({v.status})")
+            console.print(f"[bold]{say_ui(lang, 'check')}[/] {v.snippet} ({v.status})")
             print_reports(v.runs, console)
             for text, holds, checks in v.claims_by_text():
                 real = " · ".join(f"Keras {c.keras}: {c.actual}" for c in checks)

@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import math
 from enum import StrEnum
+from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from ingest.embed import Embedder
 from ingest.index import Index
@@ -45,19 +46,24 @@ class Hit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str                      # entry id, or "doc:<file>#<n>" for a raw-document chunk
-    kind: str                    # "entry" | "doc"
+    kind: Literal["entry", "doc"]
     title: str
     score: float                 # fused ranking score (only meaningful for ordering)
-    sources: list[str]
-    chunk: str                   # the matched text (the entry's question, or the document chunk)
-    cosine: float = 0.0
-    bm25: float = 0.0
-    coverage: float = 0.0
     confidence: float = 0.0
+    sources: list[str]
+    # what the ranking used; not part of the JSON
+    chunk: str = Field(exclude=True)   # the matched text (the entry's question, or the document chunk)
+    cosine: float = Field(default=0.0, exclude=True)
+    bm25: float = Field(default=0.0, exclude=True)
+    coverage: float = Field(default=0.0, exclude=True)
 
-    def as_json(self) -> dict[str, object]:
-        return {"id": self.id, "kind": self.kind, "title": self.title, "score": round(self.score, 4),
-                "confidence": round(self.confidence, 3), "sources": self.sources}
+    @field_serializer("score")
+    def _score(self, score: float) -> float:
+        return round(score, 4)
+
+    @field_serializer("confidence")
+    def _confidence(self, confidence: float) -> float:
+        return round(confidence, 3)
 
 
 class SearchResult(BaseModel):

@@ -120,7 +120,7 @@ def prose(mode: str) -> None:
     results: dict[str, list[bool]] = {}
     try:
         for row in load(PROSE):
-            data = a.answer(row["q"]).as_json()
+            data = a.answer(row["q"]).model_dump(mode="json")
             ok = anywhere(data, row["values"]) if mode == "anywhere" else found_in(question_verification(data), row["values"])
             results.setdefault(row["split"], []).append(ok)
             if not ok:
@@ -140,7 +140,7 @@ def dialogues() -> None:
                 second = a.answer(row["turns"][1], history=[first])
             except TypeError:     # code from before conversations: each message stands alone
                 second = a.answer(row["turns"][1])
-            data = second.as_json()
+            data = second.model_dump(mode="json")
             ok = True
             if "values2" in row:
                 ok = found_in(question_verification(data), row["values2"])
@@ -165,7 +165,7 @@ def plain() -> None:
             rows = load(ROOT / "tests" / "data" / name)
             hits = abstained = in_scope = out_scope = 0
             for row in rows:
-                data = a.answer(row["q"], verify=False).as_json()
+                data = a.answer(row["q"], verify=False).model_dump(mode="json")
                 if row.get("out_of_scope"):
                     out_scope += 1
                     abstained += not data["answered"]

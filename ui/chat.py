@@ -20,7 +20,7 @@ from ui import common
 from ui import messages as msg
 from ui import reports as view
 
-Item = dict[str, Any]     # {"question": str, "answer": Answer.as_json() | None, "log_id": int | None}
+Item = dict[str, Any]     # {"question": str, "answer": Answer.model_dump(mode="json") | None, "log_id": int | None}
 
 
 def _log() -> QuestionLog:
@@ -175,7 +175,7 @@ if question:
                     status.update(label=msg.QUEUED.format(ahead=ahead) if ahead > 0 else msg.RUNNING_CODE)
 
                 result = common.answerer().answer(question, session=session, on_wait=waiting)
-                item["answer"], item["log_id"] = result.as_json(), result.log_id
+                item["answer"], item["log_id"] = result.model_dump(mode="json"), result.log_id
                 label, state = status_of(item["answer"])
                 status.update(label=label, state=state)  # type: ignore[arg-type]
         except CoursebotError as exc:   # e.g. a question over the length cap: one sentence, no traceback

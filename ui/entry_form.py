@@ -23,7 +23,7 @@ def _run(code: str, settings: Settings) -> None:
     from verifiers import get_verifier
 
     reports = get_verifier(settings).verify(code)
-    st.session_state.form_runs = {"code": code, "runs": [r.to_json() for r in reports]}
+    st.session_state.form_runs = {"code": code, "runs": [r.model_dump(mode="json") for r in reports]}
 
 
 def _layers(code: str) -> list[dict[str, Any]]:

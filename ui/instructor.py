@@ -92,7 +92,7 @@ with tab_add:
             st.markdown(preview.entry.answer)
             for name, runs in preview.reports.items():
                 with st.expander(f"검증: {name}", expanded=True):
-                    reports.runs_side_by_side([r.to_json() for r in runs])
+                    reports.runs_side_by_side([r.model_dump(mode="json") for r in runs])
     if save_clicked:
         try:
             with st.status("검증하고 저장하는 중…", expanded=False) as status:
@@ -111,7 +111,7 @@ with tab_add:
     if probe:
         answer = common.answerer().answer(probe, verify=False, audience="instructor")
         if answer.answered:
-            st.success(f"답한 항목: **{answer.title}** (`{answer.entry_id}`, 확신도 {answer.confidence:.2f})")
+            st.success(f"답한 항목: **{answer.title}** (`{answer.entry}`, 확신도 {answer.confidence:.2f})")
         else:
             st.warning(f"지식 베이스가 답하지 않았습니다 (확신도 {answer.confidence:.2f}). 다른 표현을 paraphrases에 넣어 보세요.")
 

@@ -1,4 +1,4 @@
-"""Keras results drawn in Streamlit from their JSON form (``Verification.as_json()``): Keras 3 and
+"""Keras results drawn in Streamlit from their JSON form (``Verification.model_dump(mode="json")``): Keras 3 and
 Keras 2 side by side with the cells that differ highlighted, "차이 없음" when nothing differs, and a
 ✓/✗ line per number the answer states. Works the same for a fresh answer and one restored from the
 question log."""

@@ -20,4 +20,4 @@ if st.button(msg.VERIFY_BUTTON, type="primary") and code.strip():
         failed = any(r.error and r.error.type in msg.ERROR_KINDS for r in reports)
         status.update(label=msg.STATUS_STOPPED if failed else msg.STATUS_DONE,
                       state="error" if failed else "complete")
-    view.runs_side_by_side([r.to_json() for r in reports])
+    view.runs_side_by_side([r.model_dump(mode="json") for r in reports])

@@ -115,7 +115,7 @@ class Verifier:
             slots.acquire(session, on_wait)
         except QueueFull as exc:
             return VerifyReport(keras_major=major, keras_version=worker.keras_version, ok=False,
-                                error=ErrorInfo("QueueFull", str(exc), None))
+                                error=ErrorInfo(type="QueueFull", message=str(exc)))
         try:
             raw = worker.run(code)
         finally:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert
 
@@ -62,7 +62,10 @@ class VerifyCache:
             return None  # an unreadable cache is a miss, never a failure
         if not row:
             return None
-        report = VerifyReport.from_json(json.loads(row[0]))
+        try:
+            report = VerifyReport.model_validate_json(row[0])
+        except ValidationError:
+            return None  # a row this version cannot read is a miss; the next run replaces it
         report.cached = True
         return report
 
@@ -70,7 +73,7 @@ class VerifyCache:
         # Timeouts and worker failures depend on the machine's load: never cache them.
         if report.error and report.error.type in NOT_CACHED:
             return
-        values = {"report": json.dumps(report.to_json()), "created": time.time()}
+        values = {"report": report.model_dump_json(), "created": time.time()}
         with storage.transaction(self._ready(), write=True) as db:
             db.execute(insert(reports).values(key=cache_key(code, major), **values)
                        .on_conflict_do_update(index_elements=[reports.c.key], set_=values))

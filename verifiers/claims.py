@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kb.core.schema import Claim, Entry, ExpectCore
-from verifiers.report import ModelInfo, VerifyReport
+from verifiers.report import Dim, ModelInfo, Shape, VerifyReport
 
 if TYPE_CHECKING:
     from verifiers import Verifier
+
+# What a snippet really gave for one expected number: a count, a shape, a sentence why there is
+# none ("no layer 'x'"), or None when Keras reports nothing.
+Observed = int | list[Dim] | Shape | str | None
 
 
 @dataclass(frozen=True)
@@ -18,15 +22,15 @@ class Mismatch:
     snippet: str
     keras: str
     what: str
-    expected: Any
-    actual: Any
+    expected: object
+    actual: object
 
     def __str__(self) -> str:
         return (f"{self.entry} / {self.snippet} (Keras {self.keras}): {self.what}: "
                 f"expected {_fmt(self.expected)}, got {_fmt(self.actual)}")
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
@@ -40,11 +44,11 @@ def outcome(report: VerifyReport) -> str:
     return "ok"
 
 
-def compare(expect: ExpectCore, report: VerifyReport) -> list[tuple[str, Any, Any]]:
+def compare(expect: ExpectCore, report: VerifyReport) -> list[tuple[str, object, object]]:
     """(what, expected, actual) for every way ``report`` differs from ``expect``."""
     if report.rejected:
         return [("outcome", "the snippet to run", outcome(report))]
-    problems: list[tuple[str, Any, Any]] = []
+    problems: list[tuple[str, object, object]] = []
     if expect.error:
         actual_type = report.error.type if report.error else "ok"
         if actual_type != expect.error:
@@ -70,8 +74,8 @@ def compare(expect: ExpectCore, report: VerifyReport) -> list[tuple[str, Any, An
     return problems
 
 
-def _compare_model(expect: ExpectCore, model: ModelInfo) -> list[tuple[str, Any, Any]]:
-    problems: list[tuple[str, Any, Any]] = []
+def _compare_model(expect: ExpectCore, model: ModelInfo) -> list[tuple[str, object, object]]:
+    problems: list[tuple[str, object, object]] = []
     if expect.total_params is not None and model.total_params != expect.total_params:
         problems.append((f"{model.var} total params", expect.total_params, model.total_params))
     if expect.layers is not None:
@@ -88,7 +92,7 @@ def _compare_model(expect: ExpectCore, model: ModelInfo) -> list[tuple[str, Any,
     return problems
 
 
-def claim_actual(claim: Claim, report: VerifyReport) -> Any:
+def claim_actual(claim: Claim, report: VerifyReport) -> Observed:
     """The value in ``report`` that ``claim`` talks about (or a sentence why there is none)."""
     if claim.what == "weight_shape":
         return _weight_shape(claim, report)
@@ -110,14 +114,14 @@ def claim_actual(claim: Claim, report: VerifyReport) -> Any:
     return info.params if claim.what == "params" else info.output_shape
 
 
-def _weight_shape(claim: Claim, report: VerifyReport) -> Any:
+def _weight_shape(claim: Claim, report: VerifyReport) -> Observed:
     """The shape of weight ``claim.weight`` (name without scope or ``:0``) of standalone layer ``claim.var``."""
     layer = next((la for la in report.layers if la.var == claim.var), None)
     if layer is None:
         return f"no layer '{claim.var}'"
     for weight in layer.weights:
-        if str(weight.get("name", "")).split(":")[0].split("/")[-1] == claim.weight:
-            return weight.get("shape")
+        if weight.name.split(":")[0].split("/")[-1] == claim.weight:
+            return weight.shape
     return f"no weight '{claim.weight}' in '{claim.var}'"
 
 
@@ -158,7 +162,7 @@ def check_entry(entry: Entry, reports: dict[str, list[VerifyReport]]) -> list[Mi
     return found
 
 
-def claim_status(entry: Entry, reports: dict[str, list[VerifyReport]]) -> list[tuple[Claim, str, Any, bool]]:
+def claim_status(entry: Entry, reports: dict[str, list[VerifyReport]]) -> list[tuple[Claim, str, Observed, bool]]:
     """(claim, keras major, actual value, holds) for every claim and version: for display."""
     rows = []
     for claim in entry.claims:

@@ -1,70 +1,79 @@
-"""What a verification returns: plain data, JSON as DESIGN.md's ``verify --json`` contract."""
+"""What a verification returns: pydantic models whose JSON is DESIGN.md's ``verify --json`` contract.
+
+One convention for every type here: ``model_dump(mode="json")`` writes the contract, and
+``model_validate`` reads it back (the verification cache stores exactly that JSON). Attribute names
+are the JSON keys, except ``cls``, which is ``"class"`` in JSON (a Python keyword).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-Shape = list[Any]  # ints and None; a list of shapes for layers with several outputs
+from pydantic import BaseModel, ConfigDict, Field
+
+Dim = int | None
+Shape = list[Dim | list[Dim]]  # a list of shapes for layers with several outputs
 
 
-@dataclass
-class LayerInfo:
+class _Data(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+
+class LayerInfo(_Data):
     name: str
-    cls: str
+    cls: str = Field(alias="class")
     output_shape: Shape | None
     params: int | None
 
 
-@dataclass
-class ModelInfo:
+class ModelInfo(_Data):
     var: str
-    cls: str
-    built: bool
+    cls: str = Field(default="Model", alias="class")
+    built: bool = True
     layers: list[LayerInfo]
     total_params: int | None
     trainable_params: int | None
     note: str | None = None
 
 
-@dataclass
-class TensorInfo:
+class TensorInfo(_Data):
     var: str
-    shape: Shape | None
+    shape: list[Dim] | None
 
 
-@dataclass
-class StandaloneLayer:
+class WeightInfo(_Data):
+    name: str
+    shape: list[Dim] | None
+
+
+class StandaloneLayer(_Data):
     """A layer bound to a variable but not part of any model (e.g. ``lstm = LSTM(20)``)."""
 
     var: str
-    cls: str
+    cls: str = Field(alias="class")
     built: bool
     params: int | None
-    weights: list[dict[str, Any]]
+    weights: list[WeightInfo]
 
 
-@dataclass
-class ErrorInfo:
+class ErrorInfo(_Data):
     type: str
     message: str
-    line: int | None
+    line: int | None = None
 
 
-@dataclass
-class Rejection:
+class Rejection(_Data):
     reason: str
-    line: int | None
+    line: int | None = None
 
 
-@dataclass
-class VerifyReport:
-    keras_major: str
-    keras_version: str | None
+class VerifyReport(_Data):
     ok: bool
-    models: list[ModelInfo] = field(default_factory=list)
-    tensors: list[TensorInfo] = field(default_factory=list)
-    layers: list[StandaloneLayer] = field(default_factory=list)
+    keras_version: str | None
+    keras_major: str
+    models: list[ModelInfo] = Field(default_factory=list)
+    tensors: list[TensorInfo] = Field(default_factory=list)
+    layers: list[StandaloneLayer] = Field(default_factory=list)
     error: ErrorInfo | None = None
     rejected: Rejection | None = None
     stdout: str = ""
@@ -73,74 +82,20 @@ class VerifyReport:
 
     @classmethod
     def from_worker(cls, major: str, keras_version: str, raw: dict[str, Any]) -> VerifyReport:
-        err = raw.get("error")
-        return cls(
-            keras_major=major,
-            keras_version=keras_version,
-            ok=bool(raw.get("ok")),
-            models=[
-                ModelInfo(
-                    var=m["var"], cls=m.get("class", "Model"), built=m.get("built", True),
-                    layers=[LayerInfo(la["name"], la["class"], la["output_shape"], la["params"])
-                            for la in m["layers"]],
-                    total_params=m["total_params"], trainable_params=m["trainable_params"],
-                    note=m.get("note"),
-                )
-                for m in raw.get("models", [])
-            ],
-            tensors=[TensorInfo(t["var"], t["shape"]) for t in raw.get("tensors", [])],
-            layers=[StandaloneLayer(la["var"], la["class"], la["built"], la["params"], la["weights"])
-                    for la in raw.get("layers", [])],
-            error=ErrorInfo(err["type"], err["message"], err.get("line")) if err else None,
-            stdout=raw.get("stdout", ""),
-            took_ms=int(raw.get("took_ms", 0)),
-        )
+        """The report for one worker result (``verifiers.validate.result_of`` has checked its shape)."""
+        return cls.model_validate({**raw, "keras_major": major, "keras_version": keras_version})
 
     @classmethod
     def refused(cls, major: str, reason: str, line: int | None) -> VerifyReport:
-        return cls(keras_major=major, keras_version=None, ok=False, rejected=Rejection(reason, line))
+        return cls(keras_major=major, keras_version=None, ok=False, rejected=Rejection(reason=reason, line=line))
 
     def model(self, var: str | None = None) -> ModelInfo | None:
         if var is None:
             return self.models[-1] if self.models else None
         return next((m for m in self.models if m.var == var), None)
 
-    def to_json(self) -> dict[str, Any]:
-        def model_json(m: ModelInfo) -> dict[str, Any]:
-            return {
-                "var": m.var, "class": m.cls, "built": m.built,
-                "layers": [{"name": la.name, "class": la.cls, "output_shape": la.output_shape,
-                            "params": la.params} for la in m.layers],
-                "total_params": m.total_params, "trainable_params": m.trainable_params,
-                "note": m.note,
-            }
 
-        return {
-            "ok": self.ok,
-            "keras_version": self.keras_version,
-            "keras_major": self.keras_major,
-            "models": [model_json(m) for m in self.models],
-            "tensors": [asdict(t) for t in self.tensors],
-            "layers": [{"var": la.var, "class": la.cls, "built": la.built, "params": la.params,
-                        "weights": la.weights} for la in self.layers],
-            "error": asdict(self.error) if self.error else None,
-            "rejected": asdict(self.rejected) if self.rejected else None,
-            "stdout": self.stdout,
-            "took_ms": self.took_ms,
-            "cached": self.cached,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> VerifyReport:
-        raw = dict(data)
-        report = cls.from_worker(raw["keras_major"], raw.get("keras_version") or "", raw)
-        report.keras_version = raw.get("keras_version")
-        if raw.get("rejected"):
-            report.rejected = Rejection(**raw["rejected"])
-        return report
-
-
-def format_shape(shape: Any) -> str:
+def format_shape(shape: object) -> str:
     """A shape as Keras prints it, ``(None, 128)``; a list of shapes joined by commas; ``?`` if unknown."""
     if shape is None:
         return "?"

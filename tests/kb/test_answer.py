@@ -38,12 +38,12 @@ def answerer(built_index: Settings, verifier: Any) -> Answerer:
 
 
 def by_name(answer: Any) -> dict[str, Any]:
-    return {v.name: v for v in answer.verifications}
+    return {v.snippet: v for v in answer.verifications}
 
 
 def test_param_question_answers_from_the_param_entry_with_verified_numbers(answerer: Answerer) -> None:
     answer = answerer.answer("LSTM(64) 뒤 Dense(64) 파라미터 수")
-    assert answer.answered and answer.entry_id == "dense-params-after-bilstm"
+    assert answer.answered and answer.entry == "dense-params-after-bilstm"
     assert answer.sources and all(s.endswith(".txt") for s in answer.sources)
     runs = by_name(answer)
     for major in ("3", "2"):
@@ -60,7 +60,7 @@ def test_pasted_imdb_model_is_built_and_reported(answerer: Answerer) -> None:
     answer = answerer.answer(IMDB + "\n이 모델 summary 파라미터가 왜 이렇게 나와요?")
     assert answer.pasted is not None and answer.pasted.ok
     assert {r.keras_major: r.models[-1].total_params for r in answer.pasted.runs} == {"3": 714433, "2": 714433}
-    assert answer.entry_id in ("dense-params-after-bilstm", "bidirectional-doubles")
+    assert answer.entry in ("dense-params-after-bilstm", "bidirectional-doubles")
 
 
 def test_pasted_conv1d_on_4d_shows_both_versions_and_the_timedistributed_entry(answerer: Answerer) -> None:
@@ -72,7 +72,7 @@ def test_pasted_conv1d_on_4d_shows_both_versions_and_the_timedistributed_entry(a
     assert k3.error is not None and k3.error.type == "ValueError" and k3.error.line == 3
     assert k2.ok
     assert "TimeDistributed" in pasted.explanation
-    assert answer.entry_id == "conv1d-4d-char-embedding"
+    assert answer.entry == "conv1d-4d-char-embedding"
 
 
 def test_pasted_fragment_without_imports_gets_them(answerer: Answerer) -> None:
@@ -89,7 +89,7 @@ def test_bidirectional_keyword_error_finds_where_return_sequences_belongs(answer
     assert answer.pasted is not None and not answer.pasted.ok
     answer = answerer.answer("TypeError: Unrecognized keyword arguments passed to Bidirectional: "
                              "{'return_sequences': False}")
-    assert answer.entry_id == "bidirectional-return-sequences-argument"
+    assert answer.entry == "bidirectional-return-sequences-argument"
 
 
 @pytest.mark.parametrize("line", [
@@ -100,13 +100,13 @@ def test_bidirectional_keyword_error_finds_where_return_sequences_belongs(answer
 def test_pasted_error_line_finds_the_explaining_entry(answerer: Answerer, line: str) -> None:
     answer = answerer.answer(line)
     assert answer.pasted is None and answer.error_text is not None
-    assert answer.entry_id == "conv1d-4d-char-embedding"
+    assert answer.entry == "conv1d-4d-char-embedding"
 
 
 def test_out_of_scope_is_not_answered(answerer: Answerer) -> None:
     answer = answerer.answer("다음 주 과제 제출 마감이 언제예요?")
-    assert not answer.answered and answer.entry_id is None and answer.verifications == []
-    assert "Keras" in answer.text
+    assert not answer.answered and answer.entry is None and answer.verifications == []
+    assert "Keras" in answer.answer
 
 
 def test_rejected_snippet_is_explained_in_one_sentence(answerer: Answerer) -> None:
@@ -123,7 +123,7 @@ def test_every_question_is_logged_without_personal_data(built_index: Settings, v
     b = answerer.answer("김치찌개 끓이는 법", verify=False)
     with sqlite3.connect(settings.log_path) as db:
         rows = db.execute("SELECT id, question, answered, entry_id FROM questions ORDER BY id").fetchall()
-    assert [(r[0], r[2], r[3]) for r in rows] == [(a.log_id, 1, a.entry_id), (b.log_id, 0, None)]
+    assert [(r[0], r[2], r[3]) for r in rows] == [(a.log_id, 1, a.entry), (b.log_id, 0, None)]
     assert "@" not in rows[0][1]
     log = QuestionLog(settings.log_path)
     log.feedback(a.log_id or 0, 0)
@@ -184,12 +184,12 @@ def test_entries_are_parsed_once_and_again_only_when_their_file_changes(
     monkeypatch.setattr(store, "load_entry", lambda path: loads.append(path.name) or real(path))
     question = "TimeDistributed 레이어는 무슨 일을 하나요?"
     first = answerer.answer(question, verify=False)
-    assert first.as_json()["entry"] == "timedistributed-role" and loads
+    assert first.model_dump(mode="json")["entry"] == "timedistributed-role" and loads
     loads.clear()
     answerer.answer(question, verify=False)
     assert loads == []                                   # the second answer parses no YAML
     path = entries / "timedistributed-role.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace(
         "answer: |\n", "answer: |\n  (수정된 답변)\n", 1), encoding="utf-8")
-    assert answerer.answer(question, verify=False).as_json()["answer"].startswith("(수정된 답변)")
+    assert answerer.answer(question, verify=False).model_dump(mode="json")["answer"].startswith("(수정된 답변)")
     assert loads == ["timedistributed-role.yaml"]        # only the changed file is parsed again

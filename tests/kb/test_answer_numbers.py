@@ -29,8 +29,8 @@ def test_layers_without_an_input_are_built_inside_the_entry_snippet(answerer: An
     assert "96 × 24 + 24 = **2,328**개" in answer.lead and "Keras 3·2 동일" in answer.lead
     assert {m: p[0] for m, p in layer_params(answer, "Dense").items()} == {"3": 2328, "2": 2328}
     assert any("예제 코드" in n for n in answer.notes)
-    assert "LSTM(96)" in answer.built.code and answer.entry_id == "dense-params-after-bilstm"  # type: ignore[union-attr]
-    data = answer.as_json()
+    assert "LSTM(96)" in answer.built.code and answer.entry == "dense-params-after-bilstm"  # type: ignore[union-attr]
+    data = answer.model_dump(mode="json")
     assert {"lead", "notes", "lang", "context"} <= set(data)
     assert data["verifications"][0]["source"] == "question"
     assert data["verifications"][0]["runs"][0]["models"][0]["layers"]
@@ -45,15 +45,15 @@ def test_stated_input_builds_a_chain_and_answers_shape_and_params(answerer: Answ
 def test_an_english_question_gets_an_english_answer(answerer: Answerer) -> None:
     answer = answerer.answer("How many parameters does Dense(24) have after LSTM(96)?")
     assert answer.lang == "en" and "96 × 24 + 24 = **2,328**" in answer.lead and "same in Keras 3 and 2" in answer.lead
-    assert answer.entry_id == "dense-params-after-bilstm"
-    assert answer.text and not any("\uac00" <= ch <= "\ud7a3" for ch in answer.text)
+    assert answer.entry == "dense-params-after-bilstm"
+    assert answer.answer and not any("\uac00" <= ch <= "\ud7a3" for ch in answer.answer)
     assert any("example code" in note for note in answer.notes)
 
 
 def test_an_unbuildable_description_gets_one_sentence_and_the_answer_still_comes(answerer: Answerer) -> None:
     answer = answerer.answer("LSTM(64) 다음 Dense(10**9) 쓰면 Dense 파라미터 몇 개예요?")
     assert len(answer.notes) >= 1 and any("Dense(10**9)" in n and "too large" in n for n in answer.notes)
-    assert answer.answered and answer.text
+    assert answer.answered and answer.answer
 
 
 def test_follow_up_in_a_session_changes_only_what_it_names(built_index: Settings, verifier: Any,

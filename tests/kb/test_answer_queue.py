@@ -52,6 +52,6 @@ def test_pasted_code_reports_its_queue_position_and_still_runs(one_slot: Any) ->
     out = answerer.answer(PASTED, session="me", on_wait=positions.append)
     loop.join()
     assert positions and positions[0] == 1          # "앞에 1개의 코드가 실행 중입니다"
-    pasted = next(v for v in out.as_json()["verifications"] if v["source"] == "pasted")
+    pasted = next(v for v in out.model_dump(mode="json")["verifications"] if v["source"] == "pasted")
     run = pasted["runs"][0]
     assert run["ok"] and run["models"][0]["total_params"] == 28

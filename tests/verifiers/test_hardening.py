@@ -187,7 +187,7 @@ def test_forged_results_touch_only_their_own_snippet(verifier: Any, major: str, 
     assert worker.starts == starts  # never restarted on the child's word
     cached = verifier.verify(entry_code, (major,))[0]
     fresh = verifier.verify(entry_code, (major,), use_cache=False)[0]
-    assert cached.cached and cached.to_json() | {"cached": False, "took_ms": 0} == before.to_json() | {
+    assert cached.cached and cached.model_dump(mode="json") | {"cached": False, "took_ms": 0} == before.model_dump(mode="json") | {
         "cached": False, "took_ms": 0}
     assert [la.params for la in fresh.model("model").layers] == [la.params for la in before.model("model").layers]
     assert_normal_works(verifier, major)
