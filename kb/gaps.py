@@ -92,10 +92,19 @@ def _labels(groups: list[list[Pending]], settings: Settings) -> list[list[str]]:
     counts = [Counter(w for p in g for w in _words(p.question, settings) for _ in range(p.times)) for g in groups]
     df = Counter(w for c in counts for w in c)
     out = []
-    for c in counts:
+    for group, c in zip(groups, counts, strict=True):
         scored = sorted(c, key=lambda w: (-c[w] * math.log(1 + len(groups) / df[w]), w))
-        out.append(scored[:LABEL_WORDS])
+        out.append(_as_written(scored[:LABEL_WORDS], [p.question for p in group]))
     return out
+
+
+def _as_written(words: list[str], texts: list[str]) -> list[str]:
+    """Latin tokens (lower-cased for BM25) as the students wrote them most often: "LSTM", "PyTorch"."""
+    spellings = Counter(m.group(0) for t in texts for m in re.finditer(r"[A-Za-z][A-Za-z0-9_]*", t))
+    written: dict[str, str] = {}
+    for spelling, _ in spellings.most_common():
+        written.setdefault(spelling.lower(), spelling)
+    return [written.get(w, w) if w.isascii() else w for w in words]
 
 
 def _slug(words: list[str], n: int) -> str:

@@ -147,7 +147,7 @@ head, button = st.columns([5, 1], vertical_alignment="bottom")
 head.title(msg.CHAT_TITLE)
 button.button(msg.NEW_CHAT, icon=":material/add_comment:", on_click=_new_session, key="new_chat")
 st.caption(msg.CHAT_CAPTION)
-common.loading_notice()
+ready = common.loading_notice()   # until the index and the embedder are loaded, nothing can be asked
 
 _recover(history, session)
 for i, past in enumerate(history):
@@ -156,11 +156,13 @@ for i, past in enumerate(history):
     with st.chat_message("assistant", avatar=":material/smart_toy:"):
         show(past, str(i))
 
-question = st.chat_input(msg.CHAT_PLACEHOLDER) or st.session_state.pop("queued", None)
+question = st.chat_input(msg.CHAT_PLACEHOLDER if ready else msg.CHAT_PLACEHOLDER_LOADING, disabled=not ready) or (
+    st.session_state.pop("queued", None))
 if not history and not question:
     st.markdown(msg.EXAMPLES_INTRO)
     for n, example in enumerate(msg.EXAMPLES):
-        st.button(example, key=f"example-{n}", icon=":material/lightbulb:", on_click=_ask, args=(example,))
+        st.button(example, key=f"example-{n}", icon=":material/lightbulb:", on_click=_ask, args=(example,),
+                  disabled=not ready)
 
 if question:
     item: Item = {"question": question, "answer": None, "log_id": None}

@@ -84,14 +84,22 @@ def start_loading() -> None:
     _loader()
 
 
+def loading_notice() -> bool:
+    """While the index and the embedder load: a progress message that updates itself every second
+    (False). Once they are ready: nothing, and no timer left running (True)."""
+    if _loader().ready:
+        return True
+    _progress()
+    return False
+
+
 @st.fragment(run_every=1.0)
-def loading_notice() -> None:
-    """A visible progress message while the index and the embedder are still loading (it updates
-    itself every second and disappears once they are ready)."""
+def _progress() -> None:
     loader = _loader()
-    if not loader.ready:
-        seconds = time.perf_counter() - loader.started
-        st.info(f"{loader.step} ({seconds:.0f}초)", icon=":material/hourglass_top:")
+    if loader.ready:
+        st.rerun()   # the whole page again: the notice goes, its timer stops, the chat input opens
+    seconds = time.perf_counter() - loader.started
+    st.info(f"{loader.step} ({seconds:.0f}초)", icon=":material/hourglass_top:")
 
 
 def answerer() -> Answerer:

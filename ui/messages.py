@@ -49,6 +49,7 @@ CHAT_TITLE = "coursebot · Keras 강의 Q&A"
 CHAT_CAPTION = ("강의 지식 베이스에서 답하고, 답에 나오는 Keras 코드는 실제로 만들어 shape과 파라미터 수를 보여 줍니다. "
                 "코드나 오류 메시지를 그대로 붙여 넣어도 됩니다.")
 CHAT_PLACEHOLDER = "질문을 입력하거나 Keras 코드/오류를 붙여 넣으세요"
+CHAT_PLACEHOLDER_LOADING = "준비하는 중입니다… 곧 질문할 수 있습니다"
 NEW_CHAT = "새 대화"
 EXAMPLES_INTRO = "이런 질문을 해 보세요:"
 EXAMPLES = (

@@ -67,6 +67,9 @@ def _stop_workers() -> None:
 
 
 def start(page: str | None = None) -> AppTest:
+    from ui.common import loader_for
+
+    assert loader_for(Settings.from_env()).wait() is None   # the chat input opens once loaded
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180)
     at.run()
     if page:
@@ -294,3 +297,31 @@ def test_a_syntax_error_is_explained_as_one_not_as_a_safety_refusal(app_env: Set
     assert not at.exception, at.exception
     text = all_text(at)
     assert "파이썬 문법 오류" in text and "안전 정책" not in text, text
+
+
+def test_until_loaded_the_chat_shows_progress_and_takes_no_question(app_env: Settings,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from ui import common
+
+    gate = threading.Event()
+
+    class HeldLoader(common.Loader):   # the real loader, held back until the test lets it go
+        def _load(self) -> None:
+            gate.wait(120)
+            super()._load()
+
+    settings = Settings.from_env()
+    loader = HeldLoader(settings)
+    monkeypatch.setitem(common._LOADERS, settings, loader)
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=180).run()
+    assert not at.exception, at.exception
+    assert at.chat_input[0].disabled and any(messages.LOADING_INDEX in i.value for i in at.info)
+    assert all(b.disabled for b in at.button if b.key.startswith("example-"))
+    gate.set()
+    assert loader.wait() is None
+    at.run()
+    assert not at.chat_input[0].disabled and not at.info   # loaded: no notice, no timer, input open
+    at.chat_input[0].set_value("LSTM(64) 뒤 Dense(64) 파라미터 수").run()
+    assert "8,256" in all_text(at)

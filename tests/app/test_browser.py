@@ -116,13 +116,15 @@ def ask(driver: webdriver.Chrome, question: str, turn: int, expect: str = "") ->
 
 def test_a_student_gets_a_readable_verified_answer_and_follows_a_related_entry(
         server: str, browser: webdriver.Chrome) -> None:
+    opened = time.perf_counter()
     browser.get(server)
     wait = WebDriverWait(browser, 300)
-    wait.until(ec.element_to_be_clickable(CHAT_BOX))
+    wait.until(ec.element_to_be_clickable(CHAT_BOX))       # disabled, with a progress notice, until loaded
+    print(f"\nchat input open {time.perf_counter() - opened:.1f} s after the page was requested")
     assert "강사 페이지" not in body(browser)               # not in the students' navigation
     assert "이런 질문을 해 보세요" in body(browser)            # example questions on an empty chat
     first = ask(browser, "LSTM(64) 뒤 Dense(64) 파라미터 수", 1, "8,256")
-    print(f"\nfirst answer after start: {first:.1f} s")
+    print(f"first answer after the chat input opened: {first:.1f} s")
     answer = messages(browser)[1]
     assert "강의 Q&A 게시판 · IMDB 감성 분석 실습 모델 질문" in answer.text and ".txt" not in answer.text
     assert "확신도" not in answer.text and " ms" not in answer.text

@@ -37,6 +37,7 @@ def test_questions_are_grouped_by_topic_most_asked_first_with_a_draft(settings: 
     assert groups == [sorted(PYTORCH), sorted(ATTENTION), ["김치찌개 끓이는 법"]]
     assert [g.count for g in gaps.groups] == [4, 3, 1]           # instructor and refused ones left out
     assert "파이토치" in gaps.groups[0].label and "어텐션" in gaps.groups[1].label
+    assert "LSTM" in gaps.groups[0].label.split() and "lstm" not in gaps.groups[0].label   # as students wrote it
     draft = yaml.safe_load(gaps.groups[1].draft)
     assert draft["question"] and len(draft["paraphrases"]) == 2 and "어텐션" in draft["tags"]
     assert draft["verify"][0]["code"].startswith("from tensorflow.keras.layers import MultiHeadAttention")
