@@ -50,9 +50,9 @@ class Settings:
         "help": "Snippets one session may have waiting per Keras version; more are refused with a sentence."})
     verify_scratch_mb: int = field(default=64, metadata={"min": 1,
         "help": "Size (MB) of a Keras worker's scratch tmpfs, shared by the snippets it runs at once."})
-    verify_nice: int = field(default=10, metadata={"min": 0, "max": 19,
-        "help": "CPU priority (nice value) of the Keras workers and the snippets they run: higher leaves "
-                "more CPU to answering questions while students' code runs."})
+    verify_nice: int = field(default=0, metadata={"min": 0, "max": 19,
+        "help": "CPU priority (nice value) of the Keras workers and the snippets they run (0 = the app's "
+                "own); higher leaves more CPU to other programs on the machine while students' code runs."})
     instructor_password: str = field(default="", metadata={
         "help": "Passphrase that unlocks the instructor page; empty keeps the page locked (it only says how to set this)."})
     database_url: str = field(default="", metadata={"schemes": ("sqlite", "postgresql", "postgres"),
