@@ -28,7 +28,7 @@ from kb.decline import refusal_for, suggestions
 from kb.dialogue import Context, previous_context, resolve
 from kb.error_match import SANDBOX_KINDS
 from kb.lead import answer_numbers
-from kb.messages import KO, language, say
+from kb.messages import KO, Lang, language, say
 from kb.pasted import explain_error, verify_pasted, with_prelude
 from kb.prose import ModelSpec, parse
 from kb.question import KERAS_NAMES, check_length, clean_text, extract_code, extract_error
@@ -188,7 +188,7 @@ class Answerer:
             out.entry, out.title, out.sources = best.id, best.title, best.sources
             out.answer = self._text(best_entry, lang) if best_entry is not None else best.chunk
             if best_entry is not None:
-                out.verifications = self.entry_verifications(best_entry, run=verify)
+                out.verifications = self.entry_verifications(best_entry, run=verify, lang=lang)
                 out.citations = [cite(s.doc, s.note, self.catalogue) for s in best_entry.sources]
         elif not out.lead:
             out.answer = say(lang, "not_covered")
@@ -235,7 +235,7 @@ class Answerer:
     def verify_pasted(self, code: str) -> Verification:
         return verify_pasted(self.verifier, code)
 
-    def entry_verifications(self, entry: Entry, *, run: bool) -> list[Verification]:
+    def entry_verifications(self, entry: Entry, *, run: bool, lang: Lang = "ko") -> list[Verification]:
         from verifiers import differences
         from verifiers.claims import claim_status
 
@@ -256,7 +256,7 @@ class Answerer:
                 out.append(Verification(
                     source="entry", entry=entry.id, snippet=snippet.name, code=snippet.code,
                     status="failed" if status == "failed" else "not_verified",
-                    message=message or "not verified yet (run `coursebot check` or ask without --no-verify)."))
+                    message=message or say(lang, "entry_not_run")))
                 continue
             reports[snippet.name] = runs
             out.append(Verification(source="entry", entry=entry.id, snippet=snippet.name, code=snippet.code,

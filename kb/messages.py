@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from verifiers.report import Difference
 
 Lang = Literal["ko", "en"]
 HANGUL = re.compile(r"[가-힣]")
@@ -39,6 +42,7 @@ KO: dict[str, str] = {
     "unbuildable": "질문의 {what}은(는) 만들 수 없습니다: {why}.",
     "too_many": "질문의 구성은 파라미터가 {count:,}개로 너무 커서 샌드박스에서 만들지 않았습니다.",
     "not_run": "--no-verify: 질문의 구성을 Keras로 실행하지 않았습니다.",
+    "entry_not_run": "이 예제는 아직 Keras로 실행한 결과가 없습니다 (검증 없이 답하도록 요청했습니다).",
     "verify_failed": "질문의 구성을 검증하지 못했습니다: {message}",
     "pasted_rejected": "이 코드는 안전 정책 때문에 실행하지 않았습니다: {reason}.",
     "pasted_syntax": "코드에 파이썬 문법 오류가 있어 실행하지 않았습니다{where}: {detail}.",
@@ -70,6 +74,7 @@ EN: dict[str, str] = {
     "unbuildable": "{what} in your question cannot be built: {why}.",
     "too_many": "The configuration in your question has {count:,} parameters, too many to build in the sandbox.",
     "not_run": "--no-verify: the configuration in your question was not run.",
+    "entry_not_run": "This example has no Keras result yet (the answer was asked for without verification).",
     "verify_failed": "The configuration in your question could not be verified: {message}",
     "pasted_rejected": "This code was not run because of the sandbox policy: {reason}.",
     "pasted_syntax": "This code was not run: it has a Python syntax error{where}: {detail}.",
@@ -93,14 +98,69 @@ UI: dict[str, dict[str, str]] = {
            "error": "오류 설명", "unanswered": "답변할 수 없는 질문", "sources": "출처: ", "check": "검증",
            "claim": "답변의 {text} (실제 {real})", "related": "관련 항목: ",
            "chat_intro": "coursebot 대화 (/new 새 대화, /quit 또는 Ctrl-D 끝내기)", "new": "새 대화를 시작합니다.",
-           "prompt": "질문> "},
+           "prompt": "질문> ", "col_layer": "레이어", "col_class": "클래스", "col_shape": "출력 shape",
+           "col_params": "파라미터", "total": "전체 파라미터 {total}개 · 학습 가능 {trainable}개", "cached": "캐시",
+           "refused": "실행 거부{where}", "at_line": " ({line}번째 줄)", "note": "참고",
+           "standalone": "레이어 {var} ({cls}): 파라미터 {params}개", "tensor": "텐서 {var}: {shape}",
+           "differences": "Keras 3와 Keras 2의 차이", "confidence": "확신도 {value:.2f}",
+           "diff_outcome": "Keras {ka}: {x} · Keras {kb}: {y}",
+           "diff_total_params": "{where}의 전체 파라미터: Keras {ka} {x} · Keras {kb} {y}",
+           "diff_output_shape": "{where}의 출력 shape: Keras {ka} {x} · Keras {kb} {y}",
+           "diff_params": "{where}의 파라미터: Keras {ka} {x} · Keras {kb} {y}",
+           "diff_layer_count": "{where}의 레이어 수: Keras {ka} {x}개 · Keras {kb} {y}개",
+           "diff_tensor_shape": "{where}의 shape: Keras {ka} {x} · Keras {kb} {y}",
+           "runs": "정상 실행", "refused_outcome": "실행 거부",
+           "status_verified": "실행함", "status_cached": "캐시", "status_not_verified": "실행 안 함", "status_failed": "실패",
+           "built_for_counting": "파라미터 수를 세려고 coursebot이 입력 shape (None, None)으로 모델을 만들었습니다. "
+                                 "Input 레이어로 shape을 직접 정해 주면 더 정확합니다."},
     "en": {"lead": "Your numbers", "built": "Your configuration built in Keras", "pasted": "Your pasted code, run",
            "error": "What the error means", "unanswered": "Not covered", "sources": "Sources: ", "check": "Check",
            "claim": "the answer's {text} (actual {real})", "related": "Related: ",
            "chat_intro": "coursebot chat (/new starts over, /quit or Ctrl-D ends)", "new": "Starting a new conversation.",
-           "prompt": "question> "},
+           "prompt": "question> ", "col_layer": "layer", "col_class": "class", "col_shape": "output shape",
+           "col_params": "params", "total": "total params {total} · trainable {trainable}", "cached": "cached",
+           "refused": "Refused{where}", "at_line": " (line {line})", "note": "note",
+           "standalone": "layer {var} ({cls}): {params} params", "tensor": "tensor {var}: {shape}",
+           "differences": "Differences between Keras 3 and Keras 2", "confidence": "confidence {value:.2f}",
+           "diff_outcome": "Keras {ka}: {x} · Keras {kb}: {y}",
+           "diff_total_params": "{where}: total params Keras {ka} {x} · Keras {kb} {y}",
+           "diff_output_shape": "{where}: output shape Keras {ka} {x} · Keras {kb} {y}",
+           "diff_params": "{where}: params Keras {ka} {x} · Keras {kb} {y}",
+           "diff_layer_count": "{where}: {x} layers in Keras {ka} · {y} in Keras {kb}",
+           "diff_tensor_shape": "{where}: shape Keras {ka} {x} · Keras {kb} {y}",
+           "runs": "runs", "refused_outcome": "refused",
+           "status_verified": "run", "status_cached": "cached", "status_not_verified": "not run", "status_failed": "failed",
+           "built_for_counting": "built by coursebot with input shape (None, None) to count parameters; add an Input "
+                                 "layer to state the shape yourself."},
 }
 
 
 def say_ui(lang: str, key: str, **values: object) -> str:
     return UI["en" if lang == "en" else "ko"][key].format(**values)
+
+
+COUNTING_NOTE = "built by coursebot"   # how the worker's note on a model it had to build begins
+
+
+def say_note(lang: str, note: str) -> str:
+    """A model's note from the worker, worded for the reader."""
+    return say_ui(lang, "built_for_counting") if note.startswith(COUNTING_NOTE) else note
+
+
+def say_value(value: object) -> str:
+    """A real Keras value as the answers write numbers: 8,256; shapes as Keras prints them."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, list):
+        dims = ", ".join("None" if d is None else str(d) for d in value)
+        return f"({dims},)" if len(value) == 1 else f"({dims})"
+    return str(value)
+
+
+def say_difference(lang: str, d: Difference) -> str:
+    """One difference between Keras 3 and Keras 2, worded for the reader."""
+    def word(value: str) -> str:   # the outcome words the verifier uses
+        return {"runs": say_ui(lang, "runs"), "refused": say_ui(lang, "refused_outcome")}.get(value, value)
+
+    return say_ui(lang, f"diff_{d.kind}", where=d.where, x=word(d.first), y=word(d.second),
+                  ka=d.first_keras, kb=d.second_keras)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from kb.core.schema import Entry
 from verifiers.claims import Mismatch
-from verifiers.report import VerifyReport, differences, format_shape
+from verifiers.report import VerifyReport, diff_items, format_shape
 
 if TYPE_CHECKING:
     from kb.answer_types import Answer
@@ -21,45 +21,46 @@ def _num(value: int | None) -> str:
     return "?" if value is None else f"{value:,}"
 
 
-def print_reports(reports: list[VerifyReport], console: Console | None = None) -> None:
+def print_reports(reports: list[VerifyReport], console: Console | None = None, lang: str = "ko") -> None:
+    from kb.messages import say_difference, say_note, say_ui
+
     console = console or Console()
     for report in reports:
         title = f"Keras {report.keras_major}" + (f" ({report.keras_version})" if report.keras_version else "")
         if report.cached:
-            title += " · cached"
+            title += " · " + say_ui(lang, "cached")
         console.rule(title)
         if report.rejected:
-            where = f" (line {report.rejected.line})" if report.rejected.line else ""
-            console.print(f"[red]Refused{where}:[/red] {report.rejected.reason}")
+            where = say_ui(lang, "at_line", line=report.rejected.line) if report.rejected.line else ""
+            console.print(f"[red]{say_ui(lang, 'refused', where=where)}:[/red] {report.rejected.reason}")
             continue
         for model in report.models:
             table = Table(title=f"{model.var} ({model.cls})", title_justify="left")
-            table.add_column("layer")
-            table.add_column("class")
-            table.add_column("output shape")
-            table.add_column("params", justify="right")
+            for key in ("col_layer", "col_class", "col_shape"):
+                table.add_column(say_ui(lang, key))
+            table.add_column(say_ui(lang, "col_params"), justify="right")
             for layer in model.layers:
                 table.add_row(layer.name, layer.cls, format_shape(layer.output_shape), _num(layer.params))
             console.print(table)
-            console.print(f"total params: {_num(model.total_params)} · trainable: {_num(model.trainable_params)}")
+            console.print(say_ui(lang, "total", total=_num(model.total_params), trainable=_num(model.trainable_params)))
             if model.note:
-                console.print(f"[yellow]note:[/yellow] {model.note}")
+                console.print(f"[yellow]{say_ui(lang, 'note')}:[/yellow] {say_note(lang, model.note)}")
         for standalone in report.layers:
             weights = ", ".join(f"{w.name} {format_shape(w.shape)}" for w in standalone.weights)
-            console.print(f"layer [bold]{standalone.var}[/bold] ({standalone.cls}): {_num(standalone.params)} params"
-                          + (f" · {weights}" if weights else ""))
+            console.print(say_ui(lang, "standalone", var=standalone.var, cls=standalone.cls,
+                                 params=_num(standalone.params)) + (f" · {weights}" if weights else ""))
         for tensor in report.tensors:
-            console.print(f"tensor [bold]{tensor.var}[/bold]: {format_shape(tensor.shape)}")
+            console.print(say_ui(lang, "tensor", var=tensor.var, shape=format_shape(tensor.shape)))
         if report.error:
-            where = f" at line {report.error.line}" if report.error.line else ""
+            where = say_ui(lang, "at_line", line=report.error.line) if report.error.line else ""
             console.print(f"[red]{report.error.type}{where}:[/red] {report.error.message}")
         console.print(f"[dim]{report.took_ms} ms[/dim]")
     if len(reports) == 2:
-        diffs = differences(reports[0], reports[1])
+        diffs = diff_items(reports[0], reports[1])
         if diffs:
-            console.rule("differences")
-            for line in diffs:
-                console.print(f"• {line}")
+            console.rule(say_ui(lang, "differences"))
+            for d in diffs:
+                console.print(f"• {say_difference(lang, d)}", highlight=False)
 
 
 def print_check(results: list[tuple[Entry, list[Mismatch]]], console: Console | None = None) -> None:
@@ -138,7 +139,7 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
     from rich.markdown import Markdown
     from rich.panel import Panel
 
-    from kb.messages import say_ui
+    from kb.messages import say_ui, say_value
 
     console = console or Console()
     lang = getattr(answer, "lang", "ko")
@@ -151,14 +152,14 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         console.print(f"[bold]{say_ui(lang, 'built')}[/]")
         console.print(Syntax(built.code, "python", theme="ansi_dark"))
         if built.runs:
-            print_reports(built.runs, console)
+            print_reports(built.runs, console, lang)
         elif built.message:
             console.print(built.message)
     if answer.pasted is not None:
         v = answer.pasted
         console.print(f"[bold]{say_ui(lang, 'pasted')}[/]")
         if v.runs:
-            print_reports(v.runs, console)
+            print_reports(v.runs, console, lang)
         if v.explanation:
             console.print(Panel(Markdown(v.explanation), title=say_ui(lang, "error"), border_style="yellow"))
         if v.message:
@@ -166,7 +167,7 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
     if not answer.answered:
         console.print(Panel(answer.answer, title=say_ui(lang, "unanswered"), border_style="yellow"))
     elif answer.answer:
-        console.print(Panel(Markdown(answer.answer), title=f"{answer.title}  (confidence {answer.confidence:.2f})",
+        console.print(Panel(Markdown(answer.answer), title=f"{answer.title}  ({say_ui(lang, 'confidence', value=answer.confidence)})",
                             border_style="green"))
         if answer.citations:
             console.print(say_ui(lang, "sources").rstrip(), highlight=False)
@@ -178,10 +179,10 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
             if not v.runs:
                 console.print(f"[dim]{v.snippet}: {v.message}[/]")
                 continue
-            console.print(f"[bold]{say_ui(lang, 'check')}[/] {v.snippet} ({v.status})")
-            print_reports(v.runs, console)
+            console.print(f"[bold]{say_ui(lang, 'check')}[/] {v.snippet} ({say_ui(lang, 'status_' + v.status)})")
+            print_reports(v.runs, console, lang)
             for text, holds, checks in v.claims_by_text():
-                real = " · ".join(f"Keras {c.keras}: {c.actual}" for c in checks)
+                real = " · ".join(f"Keras {c.keras}: {say_value(c.actual)}" for c in checks)
                 console.print("  " + _mark(holds) + " " + say_ui(lang, "claim", text=text, real=real), highlight=False)
     related = answer.related
     if related:

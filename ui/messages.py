@@ -20,13 +20,7 @@ REFUSED = "안전 정책 때문에 실행하지 않았습니다{where}: {reason}
 ERROR_KINDS = {"Timeout": "시간 초과", "WorkerError": "실행기 오류", "SandboxError": "샌드박스 오류",
                "Crashed": "실행 중 비정상 종료", "ForkHang": "실행기 오류"}
 TOTAL_PARAMS = " · 전체 파라미터 {n}"
-BUILT_FOR_COUNTING = ("파라미터 수를 세려고 coursebot이 입력 shape (None, None)으로 모델을 만들었습니다. "
-                      "Input 레이어로 shape을 직접 정해 주면 더 정확합니다.")
 BUILT_OK = "오류 없이 만들어졌습니다"
-OUTCOME_REFUSED, OUTCOME_RUNS = "실행 거부", "정상 실행"
-DIFF_TOTAL = "{var}의 전체 파라미터: {a} {x} · {b} {y}"
-DIFF_SHAPE = "{layer}의 출력 shape: {a} {x} · {b} {y}"
-DIFF_PARAMS = "{layer}의 파라미터: {a} {x} · {b} {y}"
 VERSION_DIFF = "버전 차이: {line}"
 NO_DIFFERENCE = "Keras 3와 Keras 2의 결과: 차이 없음"
 CHECKED = "검증: {name}{marks}"

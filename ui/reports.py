@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from kb.messages import say_difference, say_note
 from ui import messages as msg
-from verifiers.report import format_shape
+from verifiers.report import VerifyReport, diff_items, format_shape
 
 Json = dict[str, Any]
 COLUMNS = (msg.COL_LAYER, msg.COL_CLASS, msg.COL_SHAPE, msg.COL_PARAMS)
@@ -81,7 +82,7 @@ def report_table(run: Json, other: Json | None = None) -> None:
         st.caption(f"{model['var']} ({model['class']}){total}")
         _layer_table(model, _other_model(other, model["var"]))
         if model.get("note"):
-            st.caption(msg.BUILT_FOR_COUNTING if "built by coursebot" in model["note"] else model["note"])
+            st.caption(say_note("ko", model["note"]))
     if run["tensors"]:
         st.table(pd.DataFrame([(t["var"], format_shape(t["shape"])) for t in run["tensors"]],
                               columns=[msg.COL_TENSOR, msg.COL_SHAPE]))
@@ -93,31 +94,8 @@ def report_table(run: Json, other: Json | None = None) -> None:
 
 def differences(first: Json, second: Json) -> list[str]:
     """What differs between the two versions' results, in Korean (empty when nothing does)."""
-    a, b = f"Keras {first['keras_major']}", f"Keras {second['keras_major']}"
-    out: list[str] = []
-
-    def outcome(r: Json) -> str:
-        if r.get("rejected"):
-            return msg.OUTCOME_REFUSED
-        return str(r["error"]["type"]) if r.get("error") else msg.OUTCOME_RUNS
-
-    if outcome(first) != outcome(second):
-        out.append(f"{a}: {outcome(first)} · {b}: {outcome(second)}")
-    for m1 in first["models"]:
-        m2 = _other_model(second, m1["var"])
-        if m2 is None:
-            continue
-        if m1["total_params"] != m2["total_params"]:
-            out.append(msg.DIFF_TOTAL.format(var=m1["var"], a=a, x=_num(m1["total_params"]), b=b,
-                                             y=_num(m2["total_params"])))
-        for l1, l2 in zip(m1["layers"], m2["layers"], strict=False):
-            if l1["output_shape"] != l2["output_shape"]:
-                out.append(msg.DIFF_SHAPE.format(layer=l1["class"], a=a, x=format_shape(l1["output_shape"]),
-                                                 b=b, y=format_shape(l2["output_shape"])))
-            if l1["params"] != l2["params"]:
-                out.append(msg.DIFF_PARAMS.format(layer=l1["class"], a=a, x=_num(l1["params"]), b=b,
-                                                  y=_num(l2["params"])))
-    return out
+    a, b = VerifyReport.model_validate(first), VerifyReport.model_validate(second)
+    return [say_difference("ko", d) for d in diff_items(a, b)]
 
 
 def runs_side_by_side(runs: list[Json]) -> None:

@@ -7,7 +7,7 @@ are the JSON keys, except ``cls``, which is ``"class"`` in JSON (a Python keywor
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -107,31 +107,70 @@ def format_shape(shape: object) -> str:
     return f"({dims},)" if len(shape) == 1 else f"({dims})"
 
 
-def differences(first: VerifyReport, second: VerifyReport) -> list[str]:
-    """Human-readable differences between two runs (Keras 3 vs Keras 2) of one snippet."""
-    a, b = f"Keras {first.keras_major}", f"Keras {second.keras_major}"
-    out: list[str] = []
-    if first.ok != second.ok or (first.error and second.error and first.error.type != second.error.type):
-        def outcome(r: VerifyReport) -> str:
-            if r.rejected:
-                return "refused"
-            return f"{r.error.type}" if r.error else "runs"
-        out.append(f"{a}: {outcome(first)}; {b}: {outcome(second)}")
+DifferenceKind = Literal["outcome", "total_params", "output_shape", "params", "layer_count", "tensor_shape"]
+
+
+class Difference(_Data):
+    """One way two runs of a snippet differ (Keras 3 vs Keras 2); the interfaces word it per language."""
+
+    kind: DifferenceKind
+    where: str                 # the model, "model.Layer" or the tensor; "" for the outcome
+    first: str                 # the first run's value, already formatted ("refused", "runs", "8,256", "(None, 4)")
+    second: str
+    first_keras: str           # "3"
+    second_keras: str          # "2"
+
+    def english(self) -> str:
+        a, b = f"Keras {self.first_keras}", f"Keras {self.second_keras}"
+        if self.kind == "outcome":
+            return f"{a}: {self.first}; {b}: {self.second}"
+        if self.kind == "layer_count":
+            return f"{self.where}: {self.first} layers in {a}, {self.second} in {b}"
+        what = {"total_params": "total params", "output_shape": "output shape", "params": "params",
+                "tensor_shape": "shape"}[self.kind]
+        return f"{self.where}: {what} {a} {self.first} vs {b} {self.second}"
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def _outcome(r: VerifyReport) -> str:
+    if r.rejected:
+        return "refused"
+    return r.error.type if r.error else "runs"
+
+
+def diff_items(first: VerifyReport, second: VerifyReport) -> list[Difference]:
+    """Every way ``first`` and ``second`` (the same snippet in two Keras versions) differ."""
+    out: list[Difference] = []
+
+    def add(kind: DifferenceKind, where: str, x: str, y: str) -> None:
+        out.append(Difference(kind=kind, where=where, first=x, second=y, first_keras=first.keras_major,
+                              second_keras=second.keras_major))
+
+    if _outcome(first) != _outcome(second):
+        add("outcome", "", _outcome(first), _outcome(second))
     for m1 in first.models:
         m2 = second.model(m1.var)
         if m2 is None:
             continue
         if m1.total_params != m2.total_params:
-            out.append(f"{m1.var}: total params {a} {m1.total_params} vs {b} {m2.total_params}")
+            add("total_params", m1.var, _count(m1.total_params), _count(m2.total_params))
         for l1, l2 in zip(m1.layers, m2.layers, strict=False):
             if l1.output_shape != l2.output_shape:
-                out.append(f"{m1.var}.{l1.cls}: output shape {a} {l1.output_shape} vs {b} {l2.output_shape}")
+                add("output_shape", f"{m1.var}.{l1.cls}", format_shape(l1.output_shape), format_shape(l2.output_shape))
             if l1.params != l2.params:
-                out.append(f"{m1.var}.{l1.cls}: params {a} {l1.params} vs {b} {l2.params}")
+                add("params", f"{m1.var}.{l1.cls}", _count(l1.params), _count(l2.params))
         if len(m1.layers) != len(m2.layers):
-            out.append(f"{m1.var}: {len(m1.layers)} layers in {a}, {len(m2.layers)} in {b}")
+            add("layer_count", m1.var, str(len(m1.layers)), str(len(m2.layers)))
     shapes2 = {t.var: t.shape for t in second.tensors}
-    for t in first.tensors:
-        if t.var in shapes2 and shapes2[t.var] != t.shape:
-            out.append(f"{t.var}: shape {a} {t.shape} vs {b} {shapes2[t.var]}")
+    for t1 in first.tensors:
+        if t1.var in shapes2 and shapes2[t1.var] != t1.shape:
+            add("tensor_shape", t1.var, format_shape(t1.shape), format_shape(shapes2[t1.var]))
     return out
+
+
+def differences(first: VerifyReport, second: VerifyReport) -> list[str]:
+    """The differences in English (the ``verify --json`` and ``ask --json`` ``differences`` strings)."""
+    return [d.english() for d in diff_items(first, second)]

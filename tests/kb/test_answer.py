@@ -193,3 +193,20 @@ def test_entries_are_parsed_once_and_again_only_when_their_file_changes(
         "answer: |\n", "answer: |\n  (수정된 답변)\n", 1), encoding="utf-8")
     assert answerer.answer(question, verify=False).model_dump(mode="json")["answer"].startswith("(수정된 답변)")
     assert loads == ["timedistributed-role.yaml"]        # only the changed file is parsed again
+
+
+def test_the_terminal_answer_speaks_the_question_language(answerer: Answerer) -> None:
+    from rich.console import Console
+
+    from kb.render import print_answer
+
+    def rendered(question: str) -> str:
+        console = Console(record=True, width=120)
+        print_answer(answerer.answer(question), console)
+        return console.export_text()
+
+    korean = rendered("bidirectional LSTM 다음 Dense 파라미터가 몇 개예요?")
+    assert "전체 파라미터 714,433개" in korean and "확신도" in korean and "Keras 3: 8,256 · Keras 2: 8,256" in korean
+    for english in ("total params", "confidence", "built by coursebot", "cached)", "params\n"):
+        assert english not in korean, english
+    assert "total params 714,433" in rendered("How many parameters does the Dense layer after a Bidirectional LSTM have?")
