@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ingest.generations import current_generation
+from ingest.lexical import LexicalScores
 from ingest.records import Record
 from kb.core.errors import IndexCorrupt, IndexMissing
 from kb.core.settings import Settings
@@ -21,7 +22,7 @@ class Index:
     """A loaded index generation (read-only). Use :func:`load_index` or :func:`open_index`."""
 
     def __init__(self, path: Path, manifest: dict[str, Any], records: list[Record],
-                 dense: Any, rows: np.ndarray, bm25: Any, df: dict[str, int]) -> None:
+                 dense: Any, rows: np.ndarray, bm25: LexicalScores, df: dict[str, int]) -> None:
         self.path = path
         self.manifest = manifest
         self.records = records
@@ -87,9 +88,7 @@ def load_index(settings: Settings) -> Index:
                 raise ValueError("the FAISS file does not match rows.npy and the manifest")
             if len(rows) and int(rows.max()) >= len(records):
                 raise ValueError("rows.npy points past the last record")
-        import bm25s
-
-        bm25 = bm25s.BM25.load(str(gen / "lexical"), show_progress=False)
+        bm25 = LexicalScores(gen / "lexical")
         df = json.loads((gen / "lexical" / "df.json").read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise IndexCorrupt(str(root), f"{Path(exc.filename or '?').name} is missing") from None
