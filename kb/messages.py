@@ -139,6 +139,25 @@ def say_ui(lang: str, key: str, **values: object) -> str:
     return UI["en" if lang == "en" else "ko"][key].format(**values)
 
 
+REFUSAL_WORDS: dict[str, dict[str, str]] = {
+    "ko": {"syntax": "파이썬 문법 오류입니다 ({subject})",
+           "reaches": "'{subject}'은(는) 파일·네트워크·메모리에 닿기 때문에 쓸 수 없습니다",
+           "import_other": "tensorflow, keras, numpy, math만 import할 수 있습니다 ('{subject}'은(는) 안 됩니다)",
+           "import_forbidden": "'{subject}'은(는) import할 수 없습니다",
+           "dunder_name": "밑줄 두 개로 시작하는 이름('{subject}')은 쓸 수 없습니다",
+           "forbidden_name": "'{subject}'은(는) 스니펫에서 쓸 수 없습니다",
+           "dunder_attribute": "밑줄 두 개로 시작하는 속성('{subject}')은 쓸 수 없습니다",
+           "scope": "모델을 만드는 데 global/nonlocal은 필요 없습니다",
+           "dunder_string": "밑줄 두 개가 들어간 문자열은 쓸 수 없습니다"},
+}
+
+
+def say_rejection(lang: str, kind: str, subject: str, reason: str) -> str:
+    """Why the sandbox's policy refused a snippet, for the reader (the English ``reason`` otherwise)."""
+    words = REFUSAL_WORDS.get(lang, {}).get(kind)
+    return words.format(subject=subject) if words else reason
+
+
 COUNTING_NOTE = "built by coursebot"   # how the worker's note on a model it had to build begins
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from kb.answer_types import Lang, Verification
 from kb.core.errors import CoursebotError
-from kb.messages import say
+from kb.messages import say, say_rejection
 
 if TYPE_CHECKING:
     from verifiers import Verifier
@@ -80,12 +80,12 @@ def verify_pasted(verifier: Verifier, code: str, lang: Lang = "ko", *, session: 
                      differences=differences(runs[0], runs[1]) if len(runs) == 2 else [])
     rejected = next((r.rejected for r in runs if r.rejected), None)
     if rejected:
-        if rejected.reason.startswith("it is not valid Python"):   # a syntax error is no safety refusal (ui helper)
+        if rejected.kind == "syntax":   # a syntax error is no safety refusal
             where = say(lang, "pasted_where", line=rejected.line) if rejected.line else ""
-            detail = rejected.reason.removeprefix("it is not valid Python").strip(" ()")
-            v.explanation = say(lang, "pasted_syntax", where=where, detail=detail)
+            v.explanation = say(lang, "pasted_syntax", where=where, detail=rejected.subject)
         else:
-            v.explanation = say(lang, "pasted_rejected", reason=rejected.reason)
+            why = say_rejection(lang, rejected.kind, rejected.subject, rejected.reason)
+            v.explanation = say(lang, "pasted_rejected", reason=why)
         return v
     failed = [r for r in runs if r.error]
     if failed:

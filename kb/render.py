@@ -22,7 +22,7 @@ def _num(value: int | None) -> str:
 
 
 def print_reports(reports: list[VerifyReport], console: Console | None = None, lang: str = "ko") -> None:
-    from kb.messages import say_difference, say_note, say_ui
+    from kb.messages import say_difference, say_note, say_rejection, say_ui
 
     console = console or Console()
     for report in reports:
@@ -32,7 +32,8 @@ def print_reports(reports: list[VerifyReport], console: Console | None = None, l
         console.rule(title)
         if report.rejected:
             where = say_ui(lang, "at_line", line=report.rejected.line) if report.rejected.line else ""
-            console.print(f"[red]{say_ui(lang, 'refused', where=where)}:[/red] {report.rejected.reason}")
+            why = say_rejection(lang, report.rejected.kind, report.rejected.subject, report.rejected.reason)
+            console.print(f"[red]{say_ui(lang, 'refused', where=where)}:[/red] {why}")
             continue
         for model in report.models:
             table = Table(title=f"{model.var} ({model.cls})", title_justify="left")

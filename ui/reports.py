@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from kb.messages import say_difference, say_note
+from kb.messages import say_difference, say_note, say_rejection
 from ui import messages as msg
 from verifiers.report import VerifyReport, diff_items, format_shape
 
@@ -57,10 +57,15 @@ def _layer_table(model: Json, other: Json | None) -> None:
 def rejection_text(rejected: Json) -> str:
     where = msg.AT_LINE.format(line=rejected["line"]) if rejected.get("line") else ""
     reason = str(rejected["reason"])
-    if reason.startswith("it is not valid Python"):
-        detail = reason.removeprefix("it is not valid Python").strip(" ()")
+    if _syntax(rejected):
+        detail = rejected.get("subject") or reason.removeprefix("it is not valid Python").strip(" ()")
         return msg.SYNTAX_ERROR.format(where=where, detail=detail)
-    return msg.REFUSED.format(where=where, reason=reason)
+    why = say_rejection("ko", str(rejected.get("kind", "")), str(rejected.get("subject", "")), reason)
+    return msg.REFUSED.format(where=where, reason=why)
+
+
+def _syntax(rejected: Json) -> bool:
+    return rejected.get("kind") == "syntax" or str(rejected["reason"]).startswith("it is not valid Python")
 
 
 def error_text(error: Json) -> str:
@@ -128,8 +133,7 @@ def verification(v: Json, *, expanded: bool = False, show_code: bool = True) -> 
         v["source"], msg.PASTED_RESULT)
     with st.expander(title, expanded=expanded, icon=":material/science:"):
         runs = v["runs"]
-        syntax = any(r.get("rejected") and str(r["rejected"]["reason"]).startswith("it is not valid Python")
-                     for r in runs)
+        syntax = any(r.get("rejected") and _syntax(r["rejected"]) for r in runs)
         if v["explanation"] and not syntax:
             st.warning(v["explanation"])
         if not runs:

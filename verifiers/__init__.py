@@ -68,7 +68,7 @@ class Verifier:
         majors = majors or self.settings.keras_versions
         refusal = check_policy(code)
         if refusal:
-            return [VerifyReport.refused(m, refusal.reason, refusal.line) for m in majors]
+            return [VerifyReport.refused(m, refusal.reason, refusal.line, refusal.kind, refusal.subject) for m in majors]
         who = session if session is not None else f"anonymous-{next(_anonymous)}"
         if len(majors) == 1 and on_wait is None:
             return [self._verify_one(code, majors[0], use_cache, who, None)]

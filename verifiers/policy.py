@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import Literal
 
 ALLOWED_IMPORTS = frozenset({"tensorflow", "keras", "tf_keras", "numpy", "math"})
 FORBIDDEN_CALLS = frozenset({
@@ -25,10 +26,16 @@ FORBIDDEN_PATHS = (
 )
 
 
+RefusalKind = Literal["syntax", "reaches", "import_other", "import_forbidden", "dunder_name", "forbidden_name",
+                      "dunder_attribute", "scope", "dunder_string"]
+
+
 @dataclass(frozen=True)
 class Refusal:
-    reason: str
+    reason: str                 # in English (the verify --json contract); interfaces word ``kind``
     line: int | None
+    kind: RefusalKind
+    subject: str = ""           # the name, module or path refused, or the syntax error's message
 
 
 def check_policy(code: str) -> Refusal | None:
@@ -36,7 +43,7 @@ def check_policy(code: str) -> Refusal | None:
     try:
         tree = ast.parse(code)
     except SyntaxError as exc:
-        return Refusal(f"it is not valid Python ({exc.msg})", exc.lineno)
+        return Refusal(f"it is not valid Python ({exc.msg})", exc.lineno, "syntax", str(exc.msg))
     aliases: dict[str, str] = {}
     for node in ast.walk(tree):
         refusal = _check_node(node, aliases)
@@ -47,7 +54,7 @@ def check_policy(code: str) -> Refusal | None:
             path = _dotted(node, aliases)
             if path and path.startswith(FORBIDDEN_PATHS):
                 return Refusal(f"'{path}' reaches files, the network or memory and is not allowed",
-                               node.lineno)
+                               node.lineno, "reaches", path)
     return None
 
 
@@ -56,32 +63,35 @@ def _check_node(node: ast.AST, aliases: dict[str, str]) -> Refusal | None:
     if isinstance(node, ast.Import):
         for alias in node.names:
             if alias.name.split(".")[0] not in ALLOWED_IMPORTS:
-                return Refusal(f"only tensorflow, keras, numpy and math may be imported, not '{alias.name}'", line)
+                return Refusal(f"only tensorflow, keras, numpy and math may be imported, not '{alias.name}'", line,
+                               "import_other", alias.name)
             if alias.name.startswith(FORBIDDEN_PATHS):
-                return Refusal(f"importing '{alias.name}' is not allowed", line)
+                return Refusal(f"importing '{alias.name}' is not allowed", line, "import_forbidden", alias.name)
             aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
     elif isinstance(node, ast.ImportFrom):
         module = node.module or ""
         if node.level or module.split(".")[0] not in ALLOWED_IMPORTS:
-            return Refusal(f"only tensorflow, keras, numpy and math may be imported, not '{module}'", line)
+            return Refusal(f"only tensorflow, keras, numpy and math may be imported, not '{module}'", line,
+                           "import_other", module)
         for alias in node.names:
             full = f"{module}.{alias.name}"
             if module.startswith(FORBIDDEN_PATHS) or full.startswith(FORBIDDEN_PATHS):
-                return Refusal(f"importing '{full}' is not allowed", line)
+                return Refusal(f"importing '{full}' is not allowed", line, "import_forbidden", full)
             if alias.name != "*":
                 aliases[alias.asname or alias.name] = full
     elif isinstance(node, ast.Name):
         if node.id.startswith("__"):
-            return Refusal(f"names with double underscores ('{node.id}') are not allowed", line)
+            return Refusal(f"names with double underscores ('{node.id}') are not allowed", line, "dunder_name", node.id)
         if node.id in FORBIDDEN_CALLS:
-            return Refusal(f"'{node.id}' is not allowed in snippets", line)
+            return Refusal(f"'{node.id}' is not allowed in snippets", line, "forbidden_name", node.id)
     elif isinstance(node, ast.Attribute):
         if node.attr.startswith("__"):
-            return Refusal(f"attributes with double underscores ('{node.attr}') are not allowed", line)
+            return Refusal(f"attributes with double underscores ('{node.attr}') are not allowed", line,
+                           "dunder_attribute", node.attr)
     elif isinstance(node, (ast.Global, ast.Nonlocal)):
-        return Refusal("'global'/'nonlocal' are not needed to build a model", line)
+        return Refusal("'global'/'nonlocal' are not needed to build a model", line, "scope")
     elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value:
-        return Refusal("strings with double underscores are not allowed", line)
+        return Refusal("strings with double underscores are not allowed", line, "dunder_string")
     return None
 
 

@@ -63,8 +63,10 @@ class ErrorInfo(_Data):
 
 
 class Rejection(_Data):
-    reason: str
+    reason: str                # in English; ``kind`` and ``subject`` let an interface word it
     line: int | None = None
+    kind: str = ""             # verifiers.policy.RefusalKind ("" in reports cached before it existed)
+    subject: str = ""
 
 
 class VerifyReport(_Data):
@@ -86,8 +88,9 @@ class VerifyReport(_Data):
         return cls.model_validate({**raw, "keras_major": major, "keras_version": keras_version})
 
     @classmethod
-    def refused(cls, major: str, reason: str, line: int | None) -> VerifyReport:
-        return cls(keras_major=major, keras_version=None, ok=False, rejected=Rejection(reason=reason, line=line))
+    def refused(cls, major: str, reason: str, line: int | None, kind: str = "", subject: str = "") -> VerifyReport:
+        return cls(keras_major=major, keras_version=None, ok=False,
+                   rejected=Rejection(reason=reason, line=line, kind=kind, subject=subject))
 
     def model(self, var: str | None = None) -> ModelInfo | None:
         if var is None:

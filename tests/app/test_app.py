@@ -299,6 +299,15 @@ def test_a_syntax_error_is_explained_as_one_not_as_a_safety_refusal(app_env: Set
     assert "파이썬 문법 오류" in text and "안전 정책" not in text, text
 
 
+def test_a_safety_refusal_is_worded_in_korean(app_env: Settings) -> None:
+    at = start()
+    at.chat_input[0].set_value("```python\nimport subprocess\nsubprocess.run(['id'])\n```\n이거 돼요?").run()
+    assert not at.exception, at.exception
+    text = all_text(at)
+    assert "안전 정책" in text and "tensorflow, keras, numpy, math만 import할 수 있습니다" in text, text
+    assert "may be imported" not in text
+
+
 def test_until_loaded_the_chat_shows_progress_and_takes_no_question(app_env: Settings,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import threading

@@ -86,7 +86,12 @@ def test_verify_json_contract() -> None:
 def test_verify_reports_a_refusal() -> None:
     out = run("verify", "-", "--keras", "3", "--json", stdin="import os\nos.system('id')\n")
     assert out.returncode == 1
-    assert json.loads(out.stdout)["rejected"]["line"] == 1
+    assert json.loads(out.stdout)["rejected"] == {
+        "reason": "only tensorflow, keras, numpy and math may be imported, not 'os'", "line": 1,
+        "kind": "import_other", "subject": "os"}
+    shown = run("verify", "-", "--keras", "3", stdin="import os\n")   # the terminal words it in Korean
+    assert shown.returncode == 1 and "tensorflow, keras, numpy, math만 import할 수 있습니다" in shown.stdout
+    assert "may be imported" not in shown.stdout
 
 
 @pytest.mark.sandbox
