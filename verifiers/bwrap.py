@@ -7,6 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from verifiers.protocol import SLOT_PREFIX
+
 WORKER_DIR = Path(__file__).with_name("worker")
 PROTOCOL_FILE = Path(__file__).with_name("protocol.py")
 SANDBOX_ROOT = "/opt/coursebot"  # inside the sandbox: verifiers/worker and verifiers/protocol.py
@@ -16,7 +18,7 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
-def bwrap_command(scratch_mb: int, as_root: bool) -> list[str]:
+def bwrap_command(scratch_mb: int, as_root: bool, slots: int = 1) -> list[str]:
     # No --die-with-parent: it is PR_SET_PDEATHSIG, which fires when the *thread* that started
     # bwrap ends (verify() starts workers from short-lived threads). The worker instead exits
     # when its stdin (our pipe) closes, which also happens when this process dies.
@@ -70,6 +72,12 @@ def bwrap_command(scratch_mb: int, as_root: bool) -> list[str]:
         # The scratch is a tmpfs of bounded size inside the sandbox: nothing a snippet writes
         # reaches the host disk, and it all goes when the worker stops.
         "--perms", "0711", "--size", str(scratch_mb * 1024 * 1024), "--tmpfs", "/scratch",
+    ]
+    # One tmpfs of the same size per snippet that may run at once: a snippet fills only its own
+    # slot, never the space of a snippet running beside it (the dispatcher gives each job a slot).
+    for n in range(max(1, slots)):
+        cmd += ["--perms", "0711", "--size", str(scratch_mb * 1024 * 1024), "--tmpfs", f"/scratch/{SLOT_PREFIX}{n}"]
+    cmd += [
         "--dev", "/dev", "--proc", "/proc",
         # pid 1 is bubblewrap, whose command line lists host paths
         "--ro-bind", "/dev/null", "/proc/1/cmdline",

@@ -74,3 +74,4 @@ class Spawn(TypedDict):
 
 UID_BLOCK = 1000  # uids per Keras major: 61000-61999 for Keras 3, 62000-62999 for Keras 2
 UID_BASES = {"3": 61000, "2": 62000}
+SLOT_PREFIX = "slot"  # /scratch/slot0, slot1, ...: one size-limited folder per snippet running at once

@@ -23,7 +23,7 @@ from typing import Any
 from kb.core.errors import SandboxUnavailable, WorkerFailed
 from kb.core.settings import Settings
 from verifiers.bwrap import PROTOCOL_FILE, SANDBOX_ROOT, WORKER_DIR, bwrap_command, bwrap_path
-from verifiers.protocol import UID_BASES
+from verifiers.protocol import SLOT_PREFIX, UID_BASES
 from verifiers.validate import failure, parse_reply, result_of
 from verifiers.worker.cleanup import remove_tree
 
@@ -84,7 +84,8 @@ class KerasWorker:
                     "install it (apt-get install bubblewrap) or set COURSEBOT_SANDBOX=unsafe-local "
                     "to accept weaker isolation for trusted code."
                 )
-            sandbox = bwrap_command(self.settings.verify_scratch_mb, as_root)
+            slots = self.settings.verify_concurrency or os.cpu_count() or 1
+            sandbox = bwrap_command(self.settings.verify_scratch_mb, as_root, slots)
             return [*sandbox, python, "-I", "-c", LAUNCH, SANDBOX_ROOT, self.major, "/scratch", *uid_args]
         root = self._local_root = tempfile.mkdtemp(prefix=f"coursebot-keras{self.major}-")
         os.chmod(root, 0o711)
@@ -94,6 +95,8 @@ class KerasWorker:
         scratch = os.path.join(root, "scratch")
         os.mkdir(scratch, 0o711)
         os.chmod(scratch, 0o711)
+        for n in range(self.settings.verify_concurrency or os.cpu_count() or 1):   # no size limit here
+            os.mkdir(os.path.join(scratch, f"{SLOT_PREFIX}{n}"), 0o711)
         return [python, "-I", "-c", LAUNCH, root, self.major, scratch, *uid_args]
 
     def start(self) -> None:

@@ -49,7 +49,7 @@ class Settings:
     verify_session_queue: int = field(default=3, metadata={"min": 1,
         "help": "Snippets one session may have waiting per Keras version; more are refused with a sentence."})
     verify_scratch_mb: int = field(default=64, metadata={"min": 1,
-        "help": "Size (MB) of a Keras worker's scratch tmpfs, shared by the snippets it runs at once."})
+        "help": "Size (MB) of the scratch tmpfs of each snippet a Keras worker runs at once (one per slot, never shared)."})
     verify_nice: int = field(default=0, metadata={"min": 0, "max": 19,
         "help": "CPU priority (nice value) of the Keras workers and the snippets they run (0 = the app's "
                 "own); higher leaves more CPU to other programs on the machine while students' code runs."})

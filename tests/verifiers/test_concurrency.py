@@ -103,3 +103,29 @@ def test_snippets_run_at_low_cpu_priority_and_cannot_raise_it(concurrent: Any) -
     for major in MAJORS:
         out = concurrent.worker(major).run(code)
         assert out["stdout"].split() == [expected, expected], out
+
+
+FILL = ("written = 0\nfor i in range(20):\n    try:\n        with open(f'f{i}.bin', 'wb') as fh:\n"
+        "            fh.write(b'x' * (8 * 1024 * 1024 - 4096))\n        written += 1\n    except OSError:\n"
+        "        break\nprint('filled', written)\nimport time\ntime.sleep(3)\n")
+SAVE = ("import time\nimport numpy as np\ntime.sleep(1.0)\nnp.save('mine.npy', np.zeros(300000))\n"
+        "import os\nprint(os.path.getsize('mine.npy'))\n")
+
+
+@pytest.mark.parametrize("major", MAJORS)
+def test_a_snippet_that_fills_its_scratch_leaves_the_one_beside_it_alone(concurrent: Any, major: str) -> None:
+    """Each snippet running at once has its own size-limited scratch: filling it (64 MB) does not
+    make a classmate's file write fail (it used to, with 'No space left on device')."""
+    worker = concurrent.worker(major)
+    out: dict[str, dict[str, Any]] = {}
+    filler = threading.Thread(target=lambda: out.__setitem__("filler", worker.run(FILL)))
+    victim = threading.Thread(target=lambda: out.__setitem__("victim", worker.run(SAVE)))
+    filler.start()
+    time.sleep(0.3)
+    victim.start()
+    filler.join()
+    victim.join()
+    assert out["filler"]["stdout"].split()[:1] == ["filled"], out["filler"]
+    assert out["victim"]["error"] is None and out["victim"]["stdout"].strip() == "2400128", out["victim"]
+    again = worker.run(SAVE)   # the filled slot was emptied for the next snippet
+    assert again["error"] is None and again["stdout"].strip() == "2400128", again

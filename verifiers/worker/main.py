@@ -18,7 +18,17 @@ import time
 from collections.abc import Callable
 from typing import TextIO, cast
 
-from verifiers.protocol import CODE_CAP, RESULT_CAP, UID_BLOCK, Anomaly, Outcome, Reply, Request, Spawn
+from verifiers.protocol import (
+    CODE_CAP,
+    RESULT_CAP,
+    SLOT_PREFIX,
+    UID_BLOCK,
+    Anomaly,
+    Outcome,
+    Reply,
+    Request,
+    Spawn,
+)
 from verifiers.worker.cleanup import remove_tree
 
 EXIT_WAIT = 10.0  # seconds to wait for a killed child to be reaped
@@ -53,10 +63,36 @@ class UidPool:
                 self._free.append(uid - self.base)
 
 
+class SlotPool:
+    """The scratch slots (one size-limited tmpfs each): a job holds one for its whole life, so a
+    snippet can fill only its own slot. A slot comes back only once its job folder is gone."""
+
+    def __init__(self, scratch: str) -> None:
+        names = sorted(n for n in os.listdir(scratch) if n.startswith(SLOT_PREFIX))
+        self._free = [os.path.join(scratch, n) for n in names] or [scratch]
+        self.shared = not names   # no slots (an older sandbox): every job shares the scratch
+        self._cond = threading.Condition()
+
+    def take(self) -> str:
+        with self._cond:
+            if self.shared:
+                return self._free[0]
+            while not self._free:   # the service runs at most as many jobs as there are slots
+                self._cond.wait()
+            return self._free.pop(0)
+
+    def give(self, slot: str) -> None:
+        if not self.shared:
+            with self._cond:
+                self._free.append(slot)
+                self._cond.notify()
+
+
 class Dispatcher:
     def __init__(self, sock: socket.socket, scratch: str, uids: UidPool, out: TextIO) -> None:
         self.sock = sock
         self.scratch = scratch
+        self.slots = SlotPool(scratch)
         self.uids = uids
         self.out = out
         self.jobs: dict[int, _Job] = {}
@@ -90,11 +126,21 @@ class Dispatcher:
 
     # -- one job ------------------------------------------------------------------------------
     def run(self, request: Request) -> None:
+        slot = self.slots.take()
         started = time.monotonic()
+        jobdir = ""
         try:
-            outcome, raw, sig, anomaly = self._run(request, started)
+            with self.lock:
+                self.seq += 1
+                seq = self.seq
+            jobdir = os.path.join(slot, f"job-{seq}")
+            outcome, raw, sig, anomaly = self._run(request, started, seq, jobdir)
         except Exception as exc:
             outcome, raw, sig, anomaly = "worker_error", f"{type(exc).__name__}: {exc}"[:300], None, None
+            if jobdir and os.path.lexists(jobdir) and not remove_tree(jobdir):
+                anomaly = "cleanup"
+        if not (jobdir and os.path.lexists(jobdir)):
+            self.slots.give(slot)   # a slot whose folder could not be removed stays out (the worker restarts)
         reply: Reply = {"id": request["id"], "outcome": outcome, "raw": raw, "signal": sig,
                         "took_ms": round((time.monotonic() - started) * 1000), "anomaly": anomaly}
         line = json.dumps(reply) + "\n"
@@ -102,7 +148,8 @@ class Dispatcher:
             self.out.write(line)
             self.out.flush()
 
-    def _run(self, request: Request, started: float) -> tuple[Outcome, str, int | None, Anomaly | None]:
+    def _run(self, request: Request, started: float, seq: int,
+             jobdir: str) -> tuple[Outcome, str, int | None, Anomaly | None]:
         if not self.template_alive:
             return "worker_error", "the worker's template process is gone", None, "template_lost"
         code = request["code"].encode()
@@ -110,11 +157,8 @@ class Dispatcher:
             return "too_large", "", None, None
         job = _Job()
         with self.lock:
-            self.seq += 1
-            seq = self.seq
             self.jobs[seq] = job
         uid = self.uids.take()
-        jobdir = os.path.join(self.scratch, f"job-{seq}")
         os.mkdir(jobdir, 0o700)
         fd = os.open(os.path.join(jobdir, "snippet.py"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as source:
