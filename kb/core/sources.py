@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kb.core.errors import EntryInvalid
 from kb.core.pii import find_pii
+from kb.core.store import SAFE_LOADER
 
 SOURCES_FILE = Path(__file__).resolve().parents[1] / "sources.yaml"
 
@@ -75,7 +76,7 @@ class Citation(BaseModel):
 def load_sources(path: Path = SOURCES_FILE) -> dict[str, SourceDoc]:
     """The catalogue; a malformed file raises :class:`EntryInvalid` naming the document and field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise EntryInvalid(path.name, "(file)", f"cannot be read as YAML ({exc.__class__.__name__})") from None
     if not isinstance(raw, dict):

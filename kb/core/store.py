@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 LOCK_NAME = ".entries.lock"
 
 
+# libyaml's safe loader when PyYAML has it (about ten times faster: an answer parses its top hits'
+# entries), the pure-Python one otherwise; both accept exactly the same YAML.
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_entry(text: str, file: str, *, expect_id: str | None = None, check_numbers: bool = True) -> Entry:
     """Parse and validate one entry's YAML text; ``file`` is only used in messages.
 
@@ -36,7 +41,7 @@ def parse_entry(text: str, file: str, *, expect_id: str | None = None, check_num
     no claim checks and no ``unchecked:`` item explains is refused (see :mod:`kb.core.numbers`).
     """
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
