@@ -28,7 +28,7 @@ from kb.decline import refusal_for, suggestions
 from kb.dialogue import Context, previous_context, resolve
 from kb.error_match import SANDBOX_KINDS
 from kb.lead import answer_numbers
-from kb.messages import KO, Lang, language, say
+from kb.messages import KO, Lang, language, particle_ro, say
 from kb.pasted import explain_error, verify_pasted, with_prelude
 from kb.prose import ModelSpec, parse
 from kb.question import KERAS_NAMES, check_length, clean_text, extract_code, extract_error
@@ -180,7 +180,8 @@ class Answerer:
                     and previous.entry_id else None) or best_entry
         self._numbers(out, resolution.spec, build_on, verify, session, on_wait)
         if resolution.changes:
-            out.notes.insert(0, say(lang, "carried", changes=", ".join(resolution.changes)))
+            changes = ", ".join(resolution.changes)
+            out.notes.insert(0, say(lang, "carried", changes=changes, ro=particle_ro(changes)))
         elif resolution.follow_up and previous is not None:
             out.notes.insert(0, say(lang, "carried_topic", previous=previous.question[:80]))
         if result.answered and result.hits:

@@ -37,7 +37,7 @@ KO: dict[str, str] = {
     "default_input": "입력 shape이 질문에 없어 {shape}을(를) 가정하고 만들어 계산했습니다 (첫 레이어의 파라미터는 입력 특성 수에 따라 달라집니다).",
     "default_features": "질문에 길이만 있고 특성 수가 없어 입력을 {shape}(특성 {features}개)로 가정하고 만들어 계산했습니다 (출력 길이는 특성 수와 상관없지만, 첫 레이어의 파라미터는 특성 수에 따라 달라집니다).",
     "in_snippet": "입력이 질문에 없어, '{title}' 항목의 예제 코드({snippet})에서 같은 종류의 레이어를 질문의 것으로 바꿔 계산했습니다.",
-    "carried": "이전 질문의 모델에서 {changes}로 바꿔 계산했습니다.",
+    "carried": "이전 질문의 모델에서 {changes}{ro} 바꿔 계산했습니다.",
     "carried_topic": "이전 질문({previous})에 이어지는 질문으로 보고 답했습니다.",
     "unbuildable": "질문의 {what}은(는) 만들 수 없습니다: {why}.",
     "too_many": "질문의 구성은 파라미터가 {count:,}개로 너무 커서 샌드박스에서 만들지 않았습니다.",
@@ -133,6 +133,24 @@ UI: dict[str, dict[str, str]] = {
            "built_for_counting": "built by coursebot with input shape (None, None) to count parameters; add an Input "
                                  "layer to state the shape yourself."},
 }
+
+
+# The final consonant of the Korean reading of a last digit or Latin letter: 로 follows a vowel or ㄹ,
+# 으로 any other final consonant (3 삼, 6 육, 0 영/십/백/천, M 엠, N 엔).
+_RO_AFTER = {**dict.fromkeys("1245789", "로"), **dict.fromkeys("360", "으로"),
+             **{c: "으로" if c in "MN" else "로" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}}
+
+
+def particle_ro(text: str) -> str:
+    """로 or 으로 after ``text`` ("16으로", "GRU(32)로", "LSTM으로", "양방향으로")."""
+    word = text.rstrip(" )]'\"")
+    if not word:
+        return "로"
+    last = word[-1]
+    if "가" <= last <= "힣":
+        final = (ord(last) - ord("가")) % 28
+        return "로" if final in (0, 8) else "으로"   # no final consonant, or ㄹ
+    return _RO_AFTER.get(last.upper(), "로")
 
 
 def say_ui(lang: str, key: str, **values: object) -> str:

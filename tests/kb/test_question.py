@@ -142,3 +142,13 @@ def test_hostile_text_never_raises(question: str) -> None:
     extract_code(question)
     extract_error(question)
     resolve(question, parse(question), Context(question=first, spec=parse(first)))
+
+
+@pytest.mark.parametrize(("text", "particle"), [
+    ("units 32 → 16", "으로"), ("GRU(32)", "로"), ("LSTM", "으로"), ("Bidirectional(LSTM(32))", "로"),
+    ("양방향", "으로"), ("모델", "로"), ("길이 10", "으로"), ("Dense(128)", "로"), ("GRU", "로"),
+])
+def test_the_particle_ro_follows_the_korean_reading(text: str, particle: str) -> None:
+    from kb.messages import particle_ro
+
+    assert particle_ro(text) == particle
