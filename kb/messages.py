@@ -185,13 +185,12 @@ def say_note(lang: str, note: str) -> str:
 
 
 def say_value(value: object) -> str:
-    """A real Keras value as the answers write numbers: 8,256; shapes as Keras prints them."""
+    """A real Keras value as the answers write numbers: 8,256; shapes as Keras prints them; ? if unknown."""
+    from verifiers.report import format_shape
+
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    if isinstance(value, list):
-        dims = ", ".join("None" if d is None else str(d) for d in value)
-        return f"({dims},)" if len(value) == 1 else f"({dims})"
-    return str(value)
+    return format_shape(value)
 
 
 def say_difference(lang: str, d: Difference) -> str:

@@ -17,12 +17,8 @@ if TYPE_CHECKING:
     from kb.gaps import Gaps
 
 
-def _num(value: int | None) -> str:
-    return "?" if value is None else f"{value:,}"
-
-
 def print_reports(reports: list[VerifyReport], console: Console | None = None, lang: str = "ko") -> None:
-    from kb.messages import say_difference, say_note, say_rejection, say_ui
+    from kb.messages import say_difference, say_note, say_rejection, say_ui, say_value
 
     console = console or Console()
     for report in reports:
@@ -41,15 +37,15 @@ def print_reports(reports: list[VerifyReport], console: Console | None = None, l
                 table.add_column(say_ui(lang, key))
             table.add_column(say_ui(lang, "col_params"), justify="right")
             for layer in model.layers:
-                table.add_row(layer.name, layer.cls, format_shape(layer.output_shape), _num(layer.params))
+                table.add_row(layer.name, layer.cls, format_shape(layer.output_shape), say_value(layer.params))
             console.print(table)
-            console.print(say_ui(lang, "total", total=_num(model.total_params), trainable=_num(model.trainable_params)))
+            console.print(say_ui(lang, "total", total=say_value(model.total_params), trainable=say_value(model.trainable_params)))
             if model.note:
                 console.print(f"[yellow]{say_ui(lang, 'note')}:[/yellow] {say_note(lang, model.note)}")
         for standalone in report.layers:
             weights = ", ".join(f"{w.name} {format_shape(w.shape)}" for w in standalone.weights)
             console.print(say_ui(lang, "standalone", var=standalone.var, cls=standalone.cls,
-                                 params=_num(standalone.params)) + (f" · {weights}" if weights else ""))
+                                 params=say_value(standalone.params)) + (f" · {weights}" if weights else ""))
         for tensor in report.tensors:
             console.print(say_ui(lang, "tensor", var=tensor.var, shape=format_shape(tensor.shape)))
         if report.error:

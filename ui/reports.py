@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from kb.messages import say_difference, say_note, say_rejection
+from kb.messages import say_difference, say_note, say_rejection, say_value
 from ui import messages as msg
 from verifiers.report import VerifyReport, diff_items, format_shape
 
@@ -18,11 +18,6 @@ Json = dict[str, Any]
 COLUMNS = (msg.COL_LAYER, msg.COL_CLASS, msg.COL_SHAPE, msg.COL_PARAMS)
 HIGHLIGHT = "background-color: #fff3bf; font-weight: 600"
 
-
-def _num(value: object) -> str:
-    if isinstance(value, int):
-        return f"{value:,}"
-    return format_shape(value)
 
 
 def _rows(model: Json) -> list[tuple[str, str, str, str]]:
@@ -83,7 +78,7 @@ def report_table(run: Json, other: Json | None = None) -> None:
         st.error(rejection_text(run["rejected"]))
         return
     for model in run["models"]:
-        total = msg.TOTAL_PARAMS.format(n=_num(model["total_params"])) if model["total_params"] is not None else ""
+        total = msg.TOTAL_PARAMS.format(n=say_value(model["total_params"])) if model["total_params"] is not None else ""
         st.caption(f"{model['var']} ({model['class']}){total}")
         _layer_table(model, _other_model(other, model["var"]))
         if model.get("note"):
@@ -143,7 +138,7 @@ def verification(v: Json, *, expanded: bool = False, show_code: bool = True) -> 
             st.code(v["code"], language="python")
         runs_side_by_side(runs)
         for text, holds, checks in claims_by_text(v["claims"]):
-            real = " · ".join(f"Keras {c['keras']}: {_num(c['actual'])}" for c in checks)
+            real = " · ".join(f"Keras {c['keras']}: {say_value(c['actual'])}" for c in checks)
             if holds:
                 st.markdown(msg.CLAIM_OK.format(text=text, real=real))
             else:
