@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -101,13 +102,23 @@ def tab(driver: webdriver.Chrome, label: str) -> WebElement:
     return found[0]
 
 
+def waiter(driver: webdriver.Chrome, poll: float = 0.5) -> WebDriverWait[webdriver.Chrome]:
+    """A wait that looks again when Streamlit re-renders an element between finding and reading it."""
+    return WebDriverWait(driver, 300, poll_frequency=poll, ignored_exceptions=(StaleElementReferenceException,))
+
+
 def ask(driver: webdriver.Chrome, question: str, turn: int, expect: str = "") -> float:
     """Type a question; the seconds until its answer (turn n: message 2n) is on screen."""
-    wait = WebDriverWait(driver, 300, poll_frequency=0.1)
-    box = wait.until(ec.element_to_be_clickable(CHAT_BOX))
+    wait = waiter(driver, poll=0.1)
     started = time.perf_counter()
-    box.send_keys(question)
-    box.send_keys(Keys.ENTER)
+    for attempt in range(3):          # the page reruns once when loading ends: the box may be replaced
+        box = wait.until(ec.element_to_be_clickable(CHAT_BOX))
+        try:
+            box.send_keys(question + Keys.ENTER)
+            break
+        except StaleElementReferenceException:
+            if attempt == 2:
+                raise
     wait.until(lambda d: len(messages(d)) >= 2 * turn and expect in messages(d)[2 * turn - 1].text
                and not d.find_elements(By.CSS_SELECTOR, "[data-testid='stStatusWidget']")
                and not d.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage'] [data-testid='stExpanderIconSpinner']"))
@@ -118,7 +129,7 @@ def test_a_student_gets_a_readable_verified_answer_and_follows_a_related_entry(
         server: str, browser: webdriver.Chrome) -> None:
     opened = time.perf_counter()
     browser.get(server)
-    wait = WebDriverWait(browser, 300)
+    wait = waiter(browser)
     wait.until(ec.element_to_be_clickable(CHAT_BOX))       # disabled, with a progress notice, until loaded
     print(f"\nchat input open {time.perf_counter() - opened:.1f} s after the page was requested")
     assert "강사 페이지" not in body(browser)               # not in the students' navigation
@@ -155,7 +166,7 @@ def test_the_instructor_unlocks_the_page_and_turns_a_gap_into_an_entry_that_answ
                            "김치찌개 끓이는 법"), 1):
         ask(browser, q, n, "찾지 못했습니다")
     browser.get(f"{server}/instructor")
-    wait = WebDriverWait(browser, 300)
+    wait = waiter(browser)
     secret = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[type='password']")))
     assert "항목 추가" not in body(browser)                   # locked: only the passphrase box
     secret.send_keys(PASSWORD + Keys.ENTER)
