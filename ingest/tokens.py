@@ -17,6 +17,8 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from ingest import kiwi_process
+
 if TYPE_CHECKING:
     from kiwipiepy import Kiwi
 
@@ -83,7 +85,17 @@ def kiwi_tokens(text: str) -> list[str]:
     hangul = " ".join(HANGUL_RUN.findall(text))
     if not hangul:
         return []
+    from_child = kiwi_process.tokens(hangul)
+    return from_child if from_child is not None else _kiwi_morphemes(hangul)
+
+
+def _kiwi_morphemes(hangul: str) -> list[str]:
     return [t.form for t in _kiwi().tokenize(hangul) if t.tag.startswith(KIWI_TAGS)]
+
+
+def start_kiwi_early() -> bool:
+    """Build Kiwi in a forked process while this one goes on (for one-shot commands; see kiwi_process)."""
+    return kiwi_process.start(_kiwi_morphemes)
 
 
 def tokenize(text: str, mode: str = "bigram") -> list[str]:
