@@ -26,7 +26,7 @@ from ingest.generations import entry_stamp, entry_stamps, index_lock, new_genera
 from ingest.reader import FORMAT, Index, load_index
 from ingest.records import Record, entry_record
 from ingest.tokens import VERSION as TOKENS_VERSION
-from ingest.tokens import tokenize
+from ingest.tokens import tokenize_many
 from kb.core.errors import DuplicateRecord, IndexCorrupt, IndexMissing
 from kb.core.schema import Entry
 from kb.core.settings import Settings
@@ -207,7 +207,9 @@ def write_lexical(folder: Path, records: list[Record], old: Index | None, tokeni
     same_tokens = (old is not None and old.tokenizer == tokenizer
                    and old.manifest.get("tokenizer_version") == TOKENS_VERSION)
     known = old.stored_tokens() if old is not None and same_tokens else {}
-    corpus = [known.get(r.hash) or tokenize(r.text, tokenizer) or ["∅"] for r in records]
+    missing = [i for i, r in enumerate(records) if not known.get(r.hash)]
+    fresh = dict(zip(missing, tokenize_many([records[i].text for i in missing], tokenizer), strict=True))
+    corpus = [known.get(r.hash) or fresh[i] or ["∅"] for i, r in enumerate(records)]
     bm25 = bm25s.BM25()
     bm25.index(corpus, show_progress=False)
     bm25.save(str(folder / "lexical"), show_progress=False)

@@ -82,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         settings = Settings.from_env()
-        if argv is None and args.command == "ask" and settings.tokenizer == "kiwi":
+        if argv is None and args.command in ("ask", "add") and settings.tokenizer == "kiwi":
             from ingest.tokens import start_kiwi_early
 
-            start_kiwi_early()  # a one-shot process: Kiwi loads in a child while the rest imports
+            start_kiwi_early()  # a one-shot process: Kiwi loads in a child while the rest imports and loads
         handler = {"ask": _cmd_ask, "chat": _cmd_chat, "verify": _cmd_verify, "check": cli_maintain.cmd_check,
                    "add": cli_maintain.cmd_add, "ingest": cli_maintain.cmd_ingest, "eval": cli_maintain.cmd_eval,
                    "gaps": cli_maintain.cmd_gaps}[args.command]

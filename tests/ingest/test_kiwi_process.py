@@ -69,3 +69,13 @@ def _ask_processes() -> set[int]:
             except OSError:
                 pass
     return found
+
+
+def test_bulk_tokenizing_on_every_core_gives_the_same_tokens_as_one_by_one() -> None:
+    from ingest.tokens import BULK_MIN, tokenize, tokenize_many
+
+    texts = [f"{t} 사례 {i}번, Dense({i}) 와 return_sequences" for i, t in enumerate(TEXTS * (BULK_MIN // 4 + 2))]
+    texts[3] = "LSTM(64) only Latin here"   # no Hangul at all
+    texts[5] = ""
+    assert tokenize_many(texts, "kiwi") == [tokenize(t, "kiwi") for t in texts]
+    assert tokenize_many(texts, "bigram") == [tokenize(t, "bigram") for t in texts]
