@@ -13,12 +13,13 @@ Two tokenizers, measured side by side by ``coursebot eval --compare``:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from ingest import kiwi_process
+from ingest.forked import Helper
 
 if TYPE_CHECKING:
     from kiwipiepy import Kiwi
@@ -87,8 +88,16 @@ def kiwi_tokens(text: str) -> list[str]:
     hangul = " ".join(HANGUL_RUN.findall(text))
     if not hangul:
         return []
-    from_child = kiwi_process.tokens(hangul)
-    return from_child if from_child is not None else _kiwi_morphemes(hangul)
+    reply = KIWI_HELPER.ask(hangul.encode("utf-8"))
+    if reply is not None:
+        try:
+            got = json.loads(reply)
+            if isinstance(got, list) and all(isinstance(t, str) for t in got):
+                return got
+        except ValueError:
+            pass
+        KIWI_HELPER.stop()
+    return _kiwi_morphemes(hangul)
 
 
 def _kiwi_morphemes(hangul: str) -> list[str]:
@@ -120,9 +129,17 @@ def tokenize_many(texts: list[str], mode: str = "bigram") -> list[list[str]]:
     return [k + latin_tokens(t) for k, t in zip(korean, texts, strict=True)]
 
 
+def _serve_morphemes(request: bytes) -> bytes:
+    return json.dumps(_kiwi_morphemes(request.decode("utf-8")), ensure_ascii=False).encode("utf-8")
+
+
+# Kiwi built in a forked child while a one-shot command imports and loads the rest (see ingest.forked).
+KIWI_HELPER = Helper("Kiwi", _serve_morphemes, lambda: _kiwi_morphemes("파라미터 수"))
+
+
 def start_kiwi_early() -> bool:
-    """Build Kiwi in a forked process while this one goes on (for one-shot commands; see kiwi_process)."""
-    return kiwi_process.start(_kiwi_morphemes)
+    """Build Kiwi in a forked process while this one goes on (for one-shot commands)."""
+    return KIWI_HELPER.start()
 
 
 def tokenize(text: str, mode: str = "bigram") -> list[str]:

@@ -98,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         if argv is None:
-            from ingest import kiwi_process
+            from ingest.forked import stop_all
 
-            kiwi_process.stop()
+            stop_all()
 
 
 def _emit_json(data: Any) -> None:

@@ -15,16 +15,16 @@ TEXTS = ["LSTM(64) 뒤 Dense(64) 파라미터 수는 어떻게 계산하나요?"
 # Run in a fresh interpreter: forking is for a one-shot process without threads, not for pytest's.
 SCRIPT = f"""
 import json, os, signal
-from ingest import kiwi_process
-from ingest.tokens import _kiwi_morphemes, kiwi_tokens, start_kiwi_early
+from ingest.tokens import KIWI_HELPER, _kiwi_morphemes, kiwi_tokens, start_kiwi_early
 texts = {TEXTS!r}
-assert start_kiwi_early() and kiwi_process._pid
-child = kiwi_process._pid
-from_child = [kiwi_process.tokens(" ".join(__import__("re").findall("[가-힣]+", t))) for t in texts]
+assert start_kiwi_early() and KIWI_HELPER.pid
+child = KIWI_HELPER.pid
+hangul = [" ".join(__import__("re").findall("[가-힣]+", t)) for t in texts]
+from_child = [json.loads(KIWI_HELPER.ask(h.encode())) for h in hangul]
 own = [kiwi_tokens(t) for t in texts]  # still through the child
 os.kill(child, signal.SIGKILL)          # the child dies: the next call falls back to Kiwi in this process
 after = [kiwi_tokens(t) for t in texts]
-gone = kiwi_process._pid == 0 and kiwi_process._child is None
+gone = KIWI_HELPER.pid == 0 and not KIWI_HELPER.running
 local = [_kiwi_morphemes(" ".join(__import__("re").findall("[가-힣]+", t))) for t in texts]
 try:
     os.waitpid(child, os.WNOHANG)
