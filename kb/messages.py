@@ -112,7 +112,9 @@ UI: dict[str, dict[str, str]] = {
            "runs": "정상 실행", "refused_outcome": "실행 거부",
            "status_verified": "실행함", "status_cached": "캐시", "status_not_verified": "실행 안 함", "status_failed": "실패",
            "built_for_counting": "파라미터 수를 세려고 coursebot이 입력 shape (None, None)으로 모델을 만들었습니다. "
-                                 "Input 레이어로 shape을 직접 정해 주면 더 정확합니다."},
+                                 "Input 레이어로 shape을 직접 정해 주면 더 정확합니다.",
+           "not_built": "모델이 아직 만들어지지 않아 Keras가 파라미터 수를 셀 수 없습니다. 입력 shape을 알려 주세요 "
+                        "(맨 앞에 keras.Input(shape=...)을 두거나 model.build(...)를 호출)."},
     "en": {"lead": "Your numbers", "built": "Your configuration built in Keras", "pasted": "Your pasted code, run",
            "error": "What the error means", "unanswered": "Not covered", "sources": "Sources: ", "check": "Check",
            "claim": "the answer's {text} (actual {real})", "related": "Related: ",
@@ -131,7 +133,9 @@ UI: dict[str, dict[str, str]] = {
            "runs": "runs", "refused_outcome": "refused",
            "status_verified": "run", "status_cached": "cached", "status_not_verified": "not run", "status_failed": "failed",
            "built_for_counting": "built by coursebot with input shape (None, None) to count parameters; add an Input "
-                                 "layer to state the shape yourself."},
+                                 "layer to state the shape yourself.",
+           "not_built": "the model is not built yet, so Keras cannot count its parameters: give it an input shape "
+                        "(keras.Input(shape=...) first, or model.build(...))."},
 }
 
 
@@ -176,12 +180,9 @@ def say_rejection(lang: str, kind: str, subject: str, reason: str) -> str:
     return words.format(subject=subject) if words else reason
 
 
-COUNTING_NOTE = "built by coursebot"   # how the worker's note on a model it had to build begins
-
-
-def say_note(lang: str, note: str) -> str:
-    """A model's note from the worker, worded for the reader."""
-    return say_ui(lang, "built_for_counting") if note.startswith(COUNTING_NOTE) else note
+def say_note(lang: str, note: str, kind: str | None) -> str:
+    """A model's note from the worker, worded for the reader by its kind (its own words if unknown)."""
+    return say_ui(lang, kind) if kind in ("built_for_counting", "not_built") else note
 
 
 def say_value(value: object) -> str:

@@ -41,7 +41,7 @@ def print_reports(reports: list[VerifyReport], console: Console | None = None, l
             console.print(table)
             console.print(say_ui(lang, "total", total=say_value(model.total_params), trainable=say_value(model.trainable_params)))
             if model.note:
-                console.print(f"[yellow]{say_ui(lang, 'note')}:[/yellow] {say_note(lang, model.note)}")
+                console.print(f"[yellow]{say_ui(lang, 'note')}:[/yellow] {say_note(lang, model.note, model.note_kind)}")
         for standalone in report.layers:
             weights = ", ".join(f"{w.name} {format_shape(w.shape)}" for w in standalone.weights)
             console.print(say_ui(lang, "standalone", var=standalone.var, cls=standalone.cls,

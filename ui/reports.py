@@ -82,7 +82,7 @@ def report_table(run: Json, other: Json | None = None) -> None:
         st.caption(f"{model['var']} ({model['class']}){total}")
         _layer_table(model, _other_model(other, model["var"]))
         if model.get("note"):
-            st.caption(say_note("ko", model["note"]))
+            st.caption(say_note("ko", model["note"], model.get("note_kind")))
     if run["tensors"]:
         st.table(pd.DataFrame([(t["var"], format_shape(t["shape"])) for t in run["tensors"]],
                               columns=[msg.COL_TENSOR, msg.COL_SHAPE]))

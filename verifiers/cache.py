@@ -35,9 +35,13 @@ def library_versions(major: str) -> str:
     return ",".join(parts)
 
 
+# Bump when the worker's report gains or changes a field: older rows then are misses, not stale answers.
+REPORT_FORMAT = 2
+
+
 def cache_key(code: str, major: str) -> str:
     # The exact code: the same lines shifted by blank lines have other error line numbers.
-    text = f"{library_versions(major)}\0{major}\0{code}"
+    text = f"{REPORT_FORMAT}\0{library_versions(major)}\0{major}\0{code}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -33,7 +33,8 @@ class ModelInfo(_Data):
     layers: list[LayerInfo]
     total_params: int | None
     trainable_params: int | None
-    note: str | None = None
+    note: str | None = None             # the worker's own English words, for readers of the raw JSON
+    note_kind: NoteKind | None = None   # what the note says, for wording it in the reader's language
 
 
 class TensorInfo(_Data):
@@ -110,6 +111,7 @@ def format_shape(shape: object) -> str:
     return f"({dims},)" if len(shape) == 1 else f"({dims})"
 
 
+NoteKind = Literal["built_for_counting", "not_built"]   # the worker built the model itself / could not
 DifferenceKind = Literal["outcome", "total_params", "output_shape", "params", "layer_count", "tensor_shape"]
 
 

@@ -47,6 +47,7 @@ class ModelModel(_Strict):
     total_params: Count | None
     trainable_params: Count | None
     note: Annotated[str, Field(max_length=1000)] | None = None
+    note_kind: Literal["built_for_counting", "not_built"] | None = None
 
 
 class TensorModel(_Strict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kb.messages import say_note
 from verifiers.report import differences
 
 pytestmark = pytest.mark.sandbox
@@ -95,7 +96,20 @@ def test_unbuilt_model_is_reported_not_crashed(verifier) -> None:
     for report in _both(verifier, code):
         model = report.model("m")
         assert report.ok and model.built is False and model.total_params is None
-        assert "input shape" in model.note
+        assert "input shape" in model.note and model.note_kind == "not_built"
+        assert "입력 shape을 알려 주세요" in say_note("ko", model.note, model.note_kind)
+
+
+def test_a_model_coursebot_had_to_build_says_so_by_kind_not_by_its_words(verifier) -> None:
+    code = ("from tensorflow.keras.models import Sequential\nfrom tensorflow.keras.layers import Embedding, LSTM\n"
+            "m = Sequential()\nm.add(Embedding(100, 8))\nm.add(LSTM(4))\n")
+    k3, k2 = _both(verifier, code)
+    for report in (k3, k2):
+        assert report.model("m").total_params == 100 * 8 + 4 * (8 + 4 + 1) * 4
+    model = k3.model("m")   # Keras 3 leaves it unbuilt without an input shape; tf-keras builds it on add
+    assert model.note_kind == "built_for_counting" and k2.model("m").note is None
+    assert say_note("ko", model.note or "", model.note_kind).startswith("파라미터 수를 세려고 coursebot이")
+    assert say_note("ko", "some other note", None) == "some other note"
 
 
 def test_bare_keras_import_and_star_import(verifier) -> None:

@@ -47,7 +47,7 @@ def _params(weights: Any) -> int:
 
 
 def describe_model(var: str, model: Any, keras: Any, major: str) -> Json:
-    note = None
+    note = note_kind = None
     if not model.built:
         layers = list(model.layers)
         if isinstance(model, keras.Sequential) and layers and type(layers[0]).__name__ == "Embedding":
@@ -56,6 +56,7 @@ def describe_model(var: str, model: Any, keras: Any, major: str) -> Json:
                 "built by coursebot with input shape (None, None) to count parameters; "
                 "add an Input layer to state the shape yourself"
             )
+            note_kind = "built_for_counting"
         else:
             return {
                 "var": var, "class": type(model).__name__, "built": False, "layers": [
@@ -65,6 +66,7 @@ def describe_model(var: str, model: Any, keras: Any, major: str) -> Json:
                 "total_params": None, "trainable_params": None,
                 "note": "the model is not built yet, so Keras cannot count its parameters: "
                 "give it an input shape (keras.Input(shape=...) first, or model.build(...))",
+                "note_kind": "not_built",
             }
     layers_out = [
         {"name": layer.name, "class": type(layer).__name__,
@@ -75,7 +77,7 @@ def describe_model(var: str, model: Any, keras: Any, major: str) -> Json:
         "var": var, "class": type(model).__name__, "built": True, "layers": layers_out,
         "total_params": _params(model.weights),
         "trainable_params": _params(model.trainable_weights),
-        "note": note,
+        "note": note, "note_kind": note_kind,
     }
 
 
