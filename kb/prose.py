@@ -109,7 +109,8 @@ FEATURES = re.compile(rf"(?:(?:입력\s*)?(?:특성|피처|특징)|feature(?:s|\
                       rf"|입력(?:의)?\s*(?:차원|크기|벡터\s*(?:크기|차원))|input\s*(?:dimension|dim|size|features?)"
                       rf"|inputs?\s+of\s+(?:dimension|size))\s*(?:수|개수)?\s*(?:은|는|이|가|=|:|of|is)?\s*{_N}"
                       rf"|{_N}\s*(?:개의?\s*)?(?:input\s+|입력\s*)?(?:특성|피처|features?|channels|변수)"
-                      rf"|입력(?:이|은|는)?\s*{_N}\s*차원|{_N}\s*차원(?:의|짜리)?\s*입력|{_N}-?dim(?:ensional)?\s+inputs?", re.I)
+                      rf"|입력(?:이|은|는)?\s*{_N}\s*차원|{_N}\s*차원(?:의|짜리)?\s*(?:입력|(?:단어\s*)?(?:벡터|임베딩))"
+                      rf"|{_N}\s*-?\s*dim(?:ensional|s)?\s+(?:word\s+)?(?:inputs?|vectors?|embeddings?|features?)", re.I)
 
 
 def _first_number(m: re.Match[str] | None) -> int | None:
@@ -192,6 +193,11 @@ def _parse(text: str) -> ModelSpec:
             elif key == "merge_mode" and layer.cls == "Bidirectional":
                 layer.kwargs.setdefault(key, value)
     spec.input_shape, spec.batch, spec.input_in_words = find_input_words(text)
+    if spec.input_in_words and spec.layers and spec.layers[0].core.cls == "Embedding" and spec.input_shape:
+        # An Embedding takes word ids: "300-dim embeddings" is its output, only a length can be its input.
+        length = spec.input_shape[0]
+        spec.input_shape = [length] if length is not None else None
+        spec.input_in_words = spec.input_shape is not None
     if PARAM_WORDS.search(text):
         spec.asks.append("params")
     if SHAPE_WORDS.search(text):

@@ -43,6 +43,14 @@ def codes(question: str) -> list[str]:
     ("LSTM 유닛 32개에 입력 차원이 10이면 파라미터가 몇 개인가요?", ["LSTM(32)"], [None, 10], None),
     ("GRU(8) with input dimension 3", ["GRU(8)"], [None, 3], None),
     ("Dense 10개 뉴런에 입력이 20차원이면 가중치 수는요?", ["Dense(10)"], [None, 20], None),
+    # found by trying the CLI: "100-dim word vectors" was not read, and an entry's 16 features were used
+    ("How many params does Conv1D(32, 5) have on 100-dim word vectors?", ["Conv1D(32, 5)"], [None, 100], None),
+    ("300차원 단어 벡터에 LSTM(32) 쓰면 파라미터?", ["LSTM(32)"], [None, 300], None),
+    ("50 dimensional embeddings into GRU(8)", ["GRU(8)"], [None, 50], None),
+    # ... but the size of an Embedding's own vectors is its output, not the model's input
+    ("Embedding(5000, 300) gives 300-dim embeddings; LSTM(32) after it has how many params?",
+     ["Embedding(5000, 300)", "LSTM(32)"], None, None),
+    ("길이 40 문장을 Embedding(1000, 100)으로 100차원 단어 벡터로 만들면?", ["Embedding(1000, 100)"], [40], None),
 ])
 def test_prose_is_parsed(question: str, layers: list[str], shape: list[int] | None, batch: int | None) -> None:
     spec = parse(question)
