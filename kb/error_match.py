@@ -12,6 +12,7 @@ model: :func:`strip_sandbox` removes them before anything becomes a search word.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,10 @@ LAYER_CLASSES = frozenset({"conv1d", "conv2d", "rnn", "bidirectional", "embeddin
                            "dense", "timedistributed", "flatten", "dropout"})
 RNN_GROUP = {"lstm": "rnn", "gru": "rnn", "simplernn": "rnn"}  # one input-rank rule for all three
 NOISE = frozenset(["the", "a", "an", "of", "to", "in", "is", "be", "with", "but", "and", "or", "for", "at", "on", "by", "not", "has", "have", "received", "full", "layer", "input", "shape", "error", "traceback", "file", "line", "call", "last", "most", "recent", "none"])
+CONTINUED = re.compile(r"[ \t]+\S|\[\[")          # TensorFlow's indented lines under an error
+FRAME = re.compile(r'\s*File "|\s{4,}\S')           # a traceback frame and its source line
+HANGUL = re.compile(r"[가-힣]")
+MESSAGE_CAP = 2000
 MATCH_THRESHOLD = 0.6   # share of a pattern's words the pasted error must contain
 
 
@@ -50,12 +55,22 @@ def strip_sandbox(text: str) -> str:
 
 
 def find_error(text: str) -> PastedError | None:
-    """The last ``SomethingError: message`` line of ``text`` (sandbox failures ignored)."""
-    found = [(k, m) for k, m in ERROR_LINE.findall(strip_sandbox(text)) if k not in SANDBOX_KINDS]
+    """The last ``SomethingError: message`` of ``text`` (sandbox failures ignored), with what TensorFlow
+    prints under it: the indented lines that follow (``\t [[node .../embedding_lookup]]``), or, when the
+    line only announces the error (``Graph execution error:``), the lines after it."""
+    text = strip_sandbox(text)
+    found = [m for m in ERROR_LINE.finditer(text) if m.group(1) not in SANDBOX_KINDS]
     if not found:
         return None
-    kind, message = found[-1]
-    return PastedError(kind, message.strip())
+    last = found[-1]
+    message = last.group(2).strip()
+    # The student's own words after the paste (a line in Korean) are not part of the error.
+    rest = list(itertools.takewhile(lambda line: not HANGUL.search(line), text[last.end():].lstrip("\r\n").splitlines()))
+    if message.endswith(":"):
+        more = [line.strip() for line in rest if line.strip() and not FRAME.match(line)]
+    else:
+        more = [line.strip() for line in itertools.takewhile(CONTINUED.match, rest)]
+    return PastedError(last.group(1), " ".join([message, *more])[:MESSAGE_CAP].strip())
 
 
 def words(message: str) -> frozenset[str]:

@@ -57,6 +57,27 @@ def test_rank_errors_go_to_the_layer_they_name() -> None:
     assert matcher.route("LSTM 파라미터 개수 공식") is None
 
 
+# As TensorFlow really prints them: the node under the message (tf-keras), the message under a
+# "Graph execution error:" header and its traceback (Keras 3). Found with an independent held-out set:
+# only the first line was read, and the tf-keras one was not routed at all.
+TF2_PRINTED = ("InvalidArgumentError: indices[12,3] = 5000 is not in [0, 5000)\n"
+               "\t [[node model/embedding/embedding_lookup (defined at train.py:52) ]]")
+TF3_PRINTED = ('Traceback (most recent call last):\n  File "train.py", line 40, in <module>\n    model.fit(x, y)\n'
+               "tensorflow.python.framework.errors_impl.InvalidArgumentError: Graph execution error:\n\n"
+               "Detected at node functional_1/embedding_1/GatherV2 defined at (most recent call last):\n"
+               '  File "train.py", line 40, in <module>\n\nindices[5,12] = 20000 is not in [0, 20000)\n'
+               "\t [[{{node functional_1/embedding_1/GatherV2}}]] [Op:__inference_one_step_on_iterator_2345]\n"
+               "이거 왜 나요?")
+
+
+@pytest.mark.parametrize("printed", [TF2_PRINTED, TF3_PRINTED], ids=["tf-keras", "keras3"])
+def test_errors_as_tensorflow_prints_them_over_several_lines_are_routed(searcher: Searcher, printed: str) -> None:
+    result = searcher.search(printed)
+    assert result.error_route == "vocab-size-plus-one" and result.hits[0].id == "vocab-size-plus-one"
+    error = find_error(printed)
+    assert error is not None and "embedding" in error.message and "이거" not in error.message
+
+
 def test_sandbox_messages_never_become_search_words() -> None:
     pasted = "for i in range(10**9):\n    pass\nTimeout: the snippet ran longer than 30 s and was stopped"
     assert "Timeout" not in strip_sandbox(pasted)
