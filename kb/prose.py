@@ -79,6 +79,22 @@ def find_word_layers(text: str) -> list[tuple[int, LayerSpec]]:
     return out
 
 
+# "양방향 GRU(32)", "a bidirectional LSTM(64)", "BiLSTM(64)"-style prefixes, and "GRU(32)를 Bidirectional로
+# 감싸면", "LSTM(16) wrapped in a Bidirectional layer", "wrap GRU(32) in Bidirectional" after the call.
+BIDI_BEFORE = re.compile(r"(?:양방향(?:\s*(?:레이어|층)?(?:의|인)?)?|bidirectional|Bidirectional\s*(?:로|으로)\s*감싼|Bi-?)\s*$", re.I)
+BIDI_AFTER = re.compile(r"\s*(?:을|를|은|는|이|가)?\s*(?:(?:wrapped\s+)?in(?:to|side)?\s+(?:a\s+|the\s+)?bidirectional"
+                        r"|bidirectional\s*(?:로|으로)\s*(?:감싸|감싼|씌우|씌운|wrap))", re.I)
+
+
+def _wrapped_in_words(text: str, start: int, end: int, layer: LayerSpec) -> LayerSpec:
+    """``layer`` inside Bidirectional when the words around its call say so (an RNN written bare)."""
+    if layer.cls not in RNN or layer.inner is not None:
+        return layer
+    if BIDI_BEFORE.search(text[max(0, start - 20):start]) or BIDI_AFTER.match(text, end):
+        return _wrap(layer)
+    return layer
+
+
 def _canonical(name: str) -> str:
     return {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN", "dense": "Dense"}[name.lower()]
 
@@ -168,7 +184,7 @@ def parse(text: str) -> ModelSpec:
 def _parse(text: str) -> ModelSpec:
     spec = ModelSpec()
     found, spec.problems = find_expressions(text)
-    layers = [(pos, pos + len(src), layer) for pos, layer, src in found]
+    layers = [(pos, pos + len(src), _wrapped_in_words(text, pos, pos + len(src), layer)) for pos, layer, src in found]
     taken = [(a, b) for a, b, _ in layers]
     for pos, layer in find_word_layers(text):
         if not any(a <= pos < b for a, b in taken):

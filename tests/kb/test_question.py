@@ -47,6 +47,17 @@ def codes(question: str) -> list[str]:
     ("How many params does Conv1D(32, 5) have on 100-dim word vectors?", ["Conv1D(32, 5)"], [None, 100], None),
     ("300차원 단어 벡터에 LSTM(32) 쓰면 파라미터?", ["LSTM(32)"], [None, 300], None),
     ("50 dimensional embeddings into GRU(8)", ["GRU(8)"], [None, 50], None),
+    # found with the independent held-out set: "wrap GRU(32) in Bidirectional" built a bare GRU, and
+    # "양방향 GRU(32) 뒤에 Dense(10)" gave the Dense 330 parameters instead of 650
+    ("If I wrap GRU(32) in Bidirectional, what output size do I get?", ["Bidirectional(GRU(32))"], None, None),
+    ("양방향 GRU(32) 뒤에 Dense(10)", ["Bidirectional(GRU(32))", "Dense(10)"], None, None),
+    ("GRU(32)를 Bidirectional로 감싸면 파라미터는?", ["Bidirectional(GRU(32))"], None, None),
+    ("Bidirectional로 감싼 GRU(20)의 출력 크기", ["Bidirectional(GRU(20))"], None, None),
+    ("LSTM(16) wrapped in a Bidirectional layer", ["Bidirectional(LSTM(16))"], None, None),
+    ("a bidirectional LSTM(64) then Dense(64)", ["Bidirectional(LSTM(64))", "Dense(64)"], None, None),
+    ("LSTM(32) 다음에 Bidirectional GRU(16)", ["LSTM(32)", "Bidirectional(GRU(16))"], None, None),
+    ("양방향 LSTM 대신 GRU(32)를 쓰면", ["GRU(32)"], None, None),
+    ("Bidirectional(LSTM(64)) 뒤 Dense(64)", ["Bidirectional(LSTM(64))", "Dense(64)"], None, None),
     # ... but the size of an Embedding's own vectors is its output, not the model's input
     ("Embedding(5000, 300) gives 300-dim embeddings; LSTM(32) after it has how many params?",
      ["Embedding(5000, 300)", "LSTM(32)"], None, None),
