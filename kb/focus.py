@@ -13,11 +13,14 @@ import re
 from dataclasses import dataclass
 
 from kb.error_match import ERROR_LINE, strip_sandbox
+from kb.question import code_like
 
 FENCE = re.compile(r"```[a-zA-Z]*\s*\n(.*?)```", re.DOTALL)
 FRAME = re.compile(r"^\s*(Traceback \(most recent call last\)|File \".*\", line \d+|\^+\s*$|~+)")
 HANGUL = re.compile(r"[가-힣]")
 STRINGS_AND_COMMENTS = re.compile(r"#.*$|'[^']*'|\"[^\"]*\"")
+CALLED = re.compile(r"(?<!\w)([A-Za-z_]\w*)\(")
+KWARG = re.compile(r"[(,]\s*([A-Za-z_]\w*)\s*=(?!=)")
 UNINFORMATIVE = frozenset({"keras", "layers", "Model", "Input", "Sequential", "print", "summary", "add",
                            "compile", "fit", "build", "tf", "shape", "name"})
 
@@ -38,13 +41,22 @@ class Focus:
 
 
 def _code_names(line: str) -> list[str] | None:
-    """Called names and keyword arguments of a line of Python, or None if it is not code."""
+    """Called names and keyword arguments of a line of Python, or None if it is not code.
+
+    A comment line in English (``# (50, 128)``, a pasted ``summary()`` row) is code that says nothing;
+    a line that cannot parse alone but reads as code (``model = Sequential([``, ``])``,
+    ``for w in lstm.get_weights():``) gives the names it calls."""
+    stripped = line.strip()
+    if stripped.startswith("#"):
+        return None if HANGUL.search(stripped) else []
     if HANGUL.search(STRINGS_AND_COMMENTS.sub("", line)):
         return None
     try:
-        tree = ast.parse(line.strip())
+        tree = ast.parse(stripped)
     except SyntaxError:
-        return None
+        if not code_like(line):
+            return None
+        return [name for name in CALLED.findall(line) if name not in UNINFORMATIVE] + KWARG.findall(line)
     names: list[str] = []
     code = False
     for node in ast.walk(tree):

@@ -41,7 +41,7 @@ def clean_text(question: str) -> str:
     return question.encode("utf-8", "replace").decode("utf-8")
 
 
-def _code_like(line: str) -> bool:
+def code_like(line: str) -> bool:
     """One line, judged alone: could it belong to a Python snippet? (cheap, no parsing)"""
     stripped = line.strip()
     if not stripped or stripped.startswith("#"):
@@ -115,7 +115,7 @@ def extract_code(question: str) -> tuple[str | None, str]:
         if code.strip():
             return code, FENCE.sub(" ", question).strip()
     lines = question.splitlines()
-    flags = [_code_like(line) for line in lines]
+    flags = [code_like(line) for line in lines]
     best: tuple[int, int] | None = None
     i = 0
     while i < len(lines):

@@ -94,3 +94,14 @@ def test_question_text_outweighs_pasted_code() -> None:
     about = focus("model.add(LSTM(128, dropout=0.3, recurrent_dropout=0.3))\nrecurrent_dropout은 어디에 적용돼요?")
     assert about.prose == "recurrent_dropout은 어디에 적용돼요?" and about.has_code
     assert about.lexical_text.count("어디에") == 2 and "LSTM" in about.names
+
+def test_comments_and_lines_that_only_parse_together_are_code_not_prose() -> None:
+    """Found with the independent held-out set: `# (50, 128)` and `for w in lstm.get_weights():` were
+    taken for the student's words and searched for."""
+    about = focus("lstm = tf.keras.layers.LSTM(units=32)\nfor w in lstm.get_weights():\n    print(w.shape)\n"
+                  "# (50, 128)\n# (32, 128)\nmodel = Sequential([\n    LSTM(4),\n])\n"
+                  "units를 32로 줬는데 왜 가중치가 전부 128짜리로 나와요?")
+    assert about.prose == "units를 32로 줬는데 왜 가중치가 전부 128짜리로 나와요?"
+    assert {"LSTM", "units", "get_weights"} <= set(about.names)
+    assert focus("# 여기서 에러가 나요\nx = Dense(3)(y)").prose == "# 여기서 에러가 나요"  # a Korean comment is words
+    assert focus("What is the output of LSTM(32) here?").prose == "What is the output of LSTM(32) here?"
