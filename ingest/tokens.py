@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 from ingest.forked import Helper
 
 if TYPE_CHECKING:
-    from kiwipiepy import Kiwi
+    from collections.abc import Iterable
+
+    from kiwipiepy import Kiwi, Token
 
 TOKENIZERS = ("bigram", "kiwi")
 VERSION = 3  # bump when tokens change: stored tokens of an older version are not reused
@@ -85,23 +87,27 @@ def _kiwi() -> Kiwi:
 
 
 def kiwi_tokens(text: str) -> list[str]:
-    hangul = " ".join(HANGUL_RUN.findall(text))
+    hangul = _hangul(text)
     if not hangul:
         return []
     reply = KIWI_HELPER.ask(hangul.encode("utf-8"))
     if reply is not None:
-        try:
-            got = json.loads(reply)
-            if isinstance(got, list) and all(isinstance(t, str) for t in got):
-                return got
-        except ValueError:
-            pass
-        KIWI_HELPER.stop()
+        morphemes: list[str] = json.loads(reply)   # our own child's JSON
+        return morphemes
     return _kiwi_morphemes(hangul)
 
 
+def _hangul(text: str) -> str:
+    return " ".join(HANGUL_RUN.findall(text))
+
+
+def _kept(analysed: Iterable[Token]) -> list[str]:
+    """The content morphemes of one Kiwi analysis (what BM25 indexes)."""
+    return [t.form for t in analysed if t.tag.startswith(KIWI_TAGS)]
+
+
 def _kiwi_morphemes(hangul: str) -> list[str]:
-    return [t.form for t in _kiwi().tokenize(hangul) if t.tag.startswith(KIWI_TAGS)]
+    return _kept(_kiwi().tokenize(hangul))
 
 
 @lru_cache(maxsize=1)
@@ -121,11 +127,11 @@ def tokenize_many(texts: list[str], mode: str = "bigram") -> list[list[str]]:
     """
     if mode != "kiwi" or len(texts) < BULK_MIN:
         return [tokenize(t, mode) for t in texts]
-    hangul = [" ".join(HANGUL_RUN.findall(t)) for t in texts]
+    hangul = [_hangul(t) for t in texts]
     todo = [i for i, h in enumerate(hangul) if h]
     korean: list[list[str]] = [[] for _ in texts]
     for i, analysed in zip(todo, _kiwi_pool().tokenize(hangul[i] for i in todo), strict=True):
-        korean[i] = [t.form for t in analysed if t.tag.startswith(KIWI_TAGS)]
+        korean[i] = _kept(analysed)
     return [k + latin_tokens(t) for k, t in zip(korean, texts, strict=True)]
 
 

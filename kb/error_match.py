@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from kb.question import HANGUL
+
 # Failure kinds the verifier reports about the run itself (see verifiers/worker.py and cache.py).
 SANDBOX_KINDS = frozenset({"Timeout", "WorkerError", "SandboxError", "Crashed", "ForkHang", "Rejected",
                            "NoResult"})
@@ -31,7 +33,6 @@ RNN_GROUP = {"lstm": "rnn", "gru": "rnn", "simplernn": "rnn"}  # one input-rank 
 NOISE = frozenset(["the", "a", "an", "of", "to", "in", "is", "be", "with", "but", "and", "or", "for", "at", "on", "by", "not", "has", "have", "received", "full", "layer", "input", "shape", "error", "traceback", "file", "line", "call", "last", "most", "recent", "none"])
 CONTINUED = re.compile(r"[ \t]+\S|\[\[")          # TensorFlow's indented lines under an error
 FRAME = re.compile(r'\s*File "|\s{4,}\S')           # a traceback frame and its source line
-HANGUL = re.compile(r"[가-힣]")
 MESSAGE_CAP = 2000
 MATCH_THRESHOLD = 0.6   # share of a pattern's words the pasted error must contain
 

@@ -182,7 +182,11 @@ def say_rejection(lang: str, kind: str, subject: str, reason: str) -> str:
 
 def say_note(lang: str, note: str, kind: str | None) -> str:
     """A model's note from the worker, worded for the reader by its kind (its own words if unknown)."""
-    return say_ui(lang, kind) if kind in ("built_for_counting", "not_built") else note
+    from typing import get_args
+
+    from verifiers.report import NoteKind
+
+    return say_ui(lang, kind) if kind is not None and kind in get_args(NoteKind) else note
 
 
 def say_value(value: object) -> str:

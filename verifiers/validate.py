@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from verifiers.protocol import STDOUT_CAP
+from verifiers.report import NoteKind
 
 Name = Annotated[str, Field(max_length=500)]
 Count = Annotated[int, Field(ge=0, le=10**15)]
@@ -47,7 +48,7 @@ class ModelModel(_Strict):
     total_params: Count | None
     trainable_params: Count | None
     note: Annotated[str, Field(max_length=1000)] | None = None
-    note_kind: Literal["built_for_counting", "not_built"] | None = None
+    note_kind: NoteKind | None = None
 
 
 class TensorModel(_Strict):
