@@ -54,6 +54,8 @@ NUMBER_QUESTIONS = [
 CODE = "import keras\nm = keras.Sequential([keras.Input(({b},)), keras.layers.Dense({a})])\n"
 LOOP = "이 코드가 왜 안 끝나요?\n```python\nimport keras\nx = 0\nwhile x >= 0:\n    x += 1\n```"
 KINDS = ("kb question", "number question", "pasted code", "looping snippet")
+DURING = ("kb question", "pasted code")
+ROWS = KINDS + tuple(f"{kind}, during a loop" for kind in DURING)
 CONCURRENCY_SETTING = "verify_concurrency"
 
 
@@ -75,7 +77,7 @@ def question(kind: str, rng: random.Random) -> str:
     return f"이 코드 출력 shape 맞나요?\n```python\n{CODE.format(a=a, b=b)}```"
 
 
-def run(data_dir: Path, students: int, seconds: float, out: Path) -> None:
+def run(data_dir: Path, students: int, seconds: float, out: Path, seed: int) -> None:
     """One measured run in this process (started by ``main`` with the concurrency in the environment)."""
     from kb.answer import Answerer
 
@@ -83,8 +85,9 @@ def run(data_dir: Path, students: int, seconds: float, out: Path) -> None:
     answerer = Answerer(settings)
     for q in KB_QUESTIONS:  # the knowledge base's own snippets come from the verification cache
         answerer.answer(q)
-    answerer.answer(question("pasted code", random.Random(0)))  # both Keras workers started
+    answerer.answer(question("pasted code", random.Random(-1 - seed)))  # both Keras workers started
     samples: dict[str, list[float]] = {k: [] for k in KINDS}
+    spans: dict[str, list[tuple[float, float]]] = {k: [] for k in KINDS}   # (start, end) of each answer
     errors: list[str] = []
     lock = threading.Lock()
     stop = time.perf_counter() + seconds
@@ -98,11 +101,13 @@ def run(data_dir: Path, students: int, seconds: float, out: Path) -> None:
             with lock:
                 errors.append(f"{kind}: {type(exc).__name__}: {exc}")
             return
+        t1 = time.perf_counter()
         with lock:
-            samples[kind].append(time.perf_counter() - t0)
+            samples[kind].append(t1 - t0)
+            spans[kind].append((t0, t1))
 
     def student(n: int) -> None:
-        rng = random.Random(n)
+        rng = random.Random(seed * 1000 + n)  # each run its own snippets: none comes from an earlier run's cache
         time.sleep(rng.uniform(0, 3))
         while time.perf_counter() < stop:
             kind = rng.choices(KINDS[:3], weights=(5, 2, 3))[0]
@@ -139,6 +144,11 @@ def run(data_dir: Path, students: int, seconds: float, out: Path) -> None:
     if close:
         close()
     done = sum(len(v) for v in samples.values())
+    # The targets are stated "while another student's snippet runs": the answers that overlapped a loop.
+    loops = spans["looping snippet"]
+    for kind in DURING:
+        samples[f"{kind}, during a loop"] = [b - a for a, b in spans[kind]
+                                             if any(a < end and b > start for start, end in loops)]
     out.write_text(json.dumps({"samples": samples, "errors": errors[:5], "error_count": len(errors),
                                "throughput": done / elapsed, "elapsed": elapsed,
                                "peak_app_mb": peak["app"] / 1024, "peak_workers_mb": peak["workers"] / 1024}))
@@ -146,18 +156,18 @@ def run(data_dir: Path, students: int, seconds: float, out: Path) -> None:
 
 def table(results: dict[str, dict[str, object]]) -> None:
     names = list(results)
-    print(f"  {'kind':18s}" + "".join(f" | {n + ': n, p50 / p95 / max (s)':>40s}" for n in names))
-    for kind in KINDS:
+    print(f"  {'kind':28s}" + "".join(f" | {n + ': n, p50 / p95 / max (s)':>40s}" for n in names))
+    for kind in ROWS:
         cells = []
         for n in names:
-            values = results[n]["samples"][kind]  # type: ignore[index]
+            values = results[n]["samples"].get(kind, [])  # type: ignore[attr-defined]
             cells.append(f"{len(values):3d}, {pct(values, .5):5.2f} / {pct(values, .95):5.2f} / "
                          f"{max(values, default=float('nan')):5.2f}")
-        print(f"  {kind:18s}" + "".join(f" | {c:>40s}" for c in cells))
-    print(f"  {'throughput':18s}" + "".join(f" | {results[n]['throughput']:>34.2f} ans/s" for n in names))
+        print(f"  {kind:28s}" + "".join(f" | {c:>40s}" for c in cells))
+    print(f"  {'throughput':28s}" + "".join(f" | {results[n]['throughput']:>34.2f} ans/s" for n in names))
     memory = [f"app RSS {results[n]['peak_app_mb']:.0f} MB, workers PSS {results[n]['peak_workers_mb']:.0f} MB"
               for n in names]
-    print(f"  {'peak memory':18s}" + "".join(f" | {m:>40s}" for m in memory))
+    print(f"  {'peak memory':28s}" + "".join(f" | {m:>40s}" for m in memory))
     for n in names:
         if results[n]["error_count"]:
             print(f"  {n}: {results[n]['error_count']} failed answers, e.g. {results[n]['errors']}")
@@ -167,10 +177,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=45, help="measured time of each run")
-    parser.add_argument("--run", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--run", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
-        run(Path(args.run[0]), args.students, args.seconds, Path(args.run[1]))
+        run(Path(args.run[0]), args.students, args.seconds, Path(args.run[1]), int(args.run[2]))
         return
     cores = os.cpu_count() or 1
     levels = [1, cores] if has_concurrency_setting() and cores > 1 else [1]
@@ -187,7 +197,7 @@ def main() -> None:
             out = Path(tmp) / f"run{i}.json"
             env = {**os.environ, "COURSEBOT_VERIFY_CONCURRENCY": str(n), "COURSEBOT_VERIFY_NICE": str(level)}
             subprocess.run([sys.executable, __file__, "--students", str(args.students), "--seconds",
-                            str(args.seconds), "--run", str(data_dir), str(out)], check=True, env=env,
+                            str(args.seconds), "--run", str(data_dir), str(out), str(i)], check=True, env=env,
                            cwd=PROJECT_ROOT)
             results[label] = json.loads(out.read_text())
     print(f"load test: {args.students} students + 1 looping snippet/min against one Answerer, "

@@ -37,8 +37,9 @@ from kb.search import Searcher
 if TYPE_CHECKING:
     from ingest.index import Index
     from kb.core.schema import Entry
-    from verifiers import Verifier
-    from verifiers.report import VerifyReport
+    from kb.qlog import Audience
+    from kb.refusals import RefusalKind
+    from verifiers.report import SnippetVerifier, VerifyReport
 
 __all__ = ["NOT_COVERED", "Answer", "Answerer", "ClaimCheck", "Verification", "explain_error",
            "extract_code", "extract_error", "with_prelude"]
@@ -50,7 +51,7 @@ class Answerer:
     """Holds the index, the searcher, the entries and (lazily) the verifier. Reuse one per process."""
 
     def __init__(self, settings: Settings, *, index: Index | None = None, log: bool = True,
-                 verifier: Verifier | None = None) -> None:
+                 verifier: SnippetVerifier | None = None) -> None:
         from ingest.index import open_index
 
         self.settings = settings
@@ -61,7 +62,7 @@ class Answerer:
             from kb.qlog import QuestionLog
 
             self.log = QuestionLog(settings.log_url)
-        self._verifier: Verifier | None = verifier
+        self._verifier: SnippetVerifier | None = verifier
         self._own_verifier = verifier is None
         self._catalogue: dict[str, SourceDoc] | None = None
         self._entries: dict[str, tuple[tuple[int, int], Entry]] = {}   # id -> (file version, entry)
@@ -93,7 +94,7 @@ class Answerer:
             self.reload()
 
     @property
-    def verifier(self) -> Verifier:
+    def verifier(self) -> SnippetVerifier:
         if self._verifier is None:
             from verifiers import get_verifier
 
@@ -129,7 +130,7 @@ class Answerer:
 
     def answer(self, question: str, *, k: int | None = None, verify: bool = True,
                history: list[Any] | None = None, session: str | None = None,
-               audience: str = "student", on_wait: Callable[[int], None] | None = None) -> Answer:
+               audience: Audience = "student", on_wait: Callable[[int], None] | None = None) -> Answer:
         """Answer one question; ``history`` (earlier Answers) or ``session`` (logged turns) is the context.
 
         ``session`` is also the student's place in the verifier's fair queue; ``on_wait(ahead)`` is told how
@@ -144,7 +145,7 @@ class Answerer:
         # Refused whatever the score (personal data, financial advice): logged as refused, not as a gap.
         refusal = refusal_for(question)
         if refusal is not None:
-            return self._refused(question, refusal.kind.value, refusal.message, started, session, audience)
+            return self._refused(question, refusal.kind, refusal.message, started, session, audience)
         if history is None and session and self.log is not None:
             history = list(self.log.turns(session))
         code, rest = extract_code(question)
@@ -203,12 +204,12 @@ class Answerer:
             out.log_id = self.log.record(question, answered=out.answered, entry_id=out.entry,
                                          confidence=out.confidence, has_code=code is not None,
                                          took_ms=out.took_ms, session=session, context=out.context,
-                                         audience="instructor" if audience == "instructor" else "student",
+                                         audience=audience,
                                          answer=out.model_dump(mode="json"))   # the chat shows it again after a refresh
         return out
 
-    def _refused(self, question: str, kind: str, message: str, started: float, session: str | None,
-                 audience: str) -> Answer:
+    def _refused(self, question: str, kind: RefusalKind, message: str, started: float, session: str | None,
+                 audience: Audience) -> Answer:
         """A refused question: the fixed message, logged as refused (never as a content gap)."""
         out = Answer(question=question, answered=False, confidence=0.0, answer=message, refused=kind,
                      lang=language(question))
@@ -216,7 +217,7 @@ class Answerer:
         if self.log is not None:
             out.log_id = self.log.record(question, answered=False, entry_id=None, confidence=0.0,
                                          refused=kind, took_ms=out.took_ms, session=session,
-                                         audience="instructor" if audience == "instructor" else "student",
+                                         audience=audience,
                                          answer=out.model_dump(mode="json"))
         return out
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, computed_field, field_serializer
 
 from kb.core.sources import Citation
 from kb.decline import Suggestion
+from kb.refusals import RefusalKind
 from kb.search import Hit
 from verifiers.claims import Observed
 from verifiers.report import VerifyReport
@@ -80,7 +81,7 @@ class Answer(BaseModel):
     error_text: str | None = None    # an error message found in the question (no code)
     took_ms: int = 0
     log_id: int | None = None
-    refused: str | None = None       # kb.refusals kind when the question was refused whatever the score
+    refused: RefusalKind | None = None   # why the question was refused whatever the score
     suggestions: list[Suggestion] = Field(default_factory=list)   # closest covered topics when declined
     citations: list[Citation] = Field(default_factory=list)   # readable sources: kind · title (date), note
 

@@ -20,8 +20,7 @@ from kb.core.settings import Settings
 from kb.core.store import entries_lock, parse_entry, unclaimed_problem, write_entry
 
 if TYPE_CHECKING:
-    from verifiers import Verifier
-    from verifiers.report import VerifyReport
+    from verifiers.report import SnippetVerifier, VerifyReport
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def add_entry_file(path: Path, settings: Settings, *, replace: bool = False) -> 
 
 
 def add_entry_text(text: str, file: str, settings: Settings, *, replace: bool = False,
-                   verifier: Verifier | None = None) -> AddResult:
+                   verifier: SnippetVerifier | None = None) -> AddResult:
     entry = parse_entry(text, file)
     existing = settings.entries_dir / f"{entry.id}.yaml"
     if existing.exists() and not replace:
@@ -74,7 +73,7 @@ def add_entry_text(text: str, file: str, settings: Settings, *, replace: bool = 
     return AddResult(entry, target, len(entry.verify), len(entry.claims))
 
 
-def preview_entry(text: str, file: str, settings: Settings, *, verifier: Verifier | None = None) -> Preview:
+def preview_entry(text: str, file: str, settings: Settings, *, verifier: SnippetVerifier | None = None) -> Preview:
     """Validate and verify an entry's YAML text; never writes."""
     from kb.core.errors import CoursebotError
 
@@ -94,7 +93,7 @@ def preview_entry(text: str, file: str, settings: Settings, *, verifier: Verifie
     return preview
 
 
-def verify_entry(entry: Entry, settings: Settings, *, verifier: Verifier | None = None
+def verify_entry(entry: Entry, settings: Settings, *, verifier: SnippetVerifier | None = None
                  ) -> tuple[list[str], dict[str, list[VerifyReport]]]:
     """Every mismatch between the entry's snippets/claims and real Keras (as sentences), and the reports."""
     if not entry.verify:

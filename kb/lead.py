@@ -9,13 +9,14 @@ in ``notes``; the rest of the answer still comes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kb.answer_types import Lang, Verification
 from kb.building import Plan, plan, student_layers, too_big
 from kb.core.errors import CoursebotError
+from kb.core.schema import KerasMajor
 from kb.formulas import layer_formula
 from kb.messages import say
 from kb.prose import LayerSpec, ModelSpec
@@ -23,8 +24,7 @@ from verifiers.report import VerifyReport, format_shape
 
 if TYPE_CHECKING:
     from kb.core.schema import Entry
-    from verifiers import Verifier
-    from verifiers.report import LayerInfo
+    from verifiers.report import LayerInfo, SnippetVerifier
 
 MAX_LEAD_LAYERS = 4
 
@@ -36,7 +36,7 @@ class Numbers:
     notes: list[str] = field(default_factory=list)
 
 
-def _versions(lang: Lang, values: dict[str, str]) -> str:
+def _versions(lang: Lang, values: Mapping[KerasMajor, str]) -> str:
     if len(set(values.values())) <= 1:
         return say(lang, "same") if len(values) > 1 else ""
     return say(lang, "differ", k3=values.get("3", "?"), k2=values.get("2", "?"))
@@ -106,7 +106,7 @@ def _short(layer: LayerSpec) -> str:
     return code if len(code) <= 60 else code[:57] + "…)"
 
 
-def answer_numbers(spec: ModelSpec, entry: Entry | None, verifier: Verifier | None, lang: Lang, *, run: bool,
+def answer_numbers(spec: ModelSpec, entry: Entry | None, verifier: SnippetVerifier | None, lang: Lang, *, run: bool,
                    session: str | None = None, on_wait: Callable[[int], None] | None = None) -> Numbers:
     """Build the student's configuration and write the lead; never raises for a bad description."""
     out = Numbers()

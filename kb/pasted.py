@@ -11,7 +11,7 @@ from kb.core.errors import CoursebotError
 from kb.messages import say, say_rejection
 
 if TYPE_CHECKING:
-    from verifiers import Verifier
+    from verifiers.report import SnippetVerifier
 
 PRELUDE = (
     "import tensorflow as tf\n"
@@ -61,7 +61,7 @@ def with_prelude(code: str) -> tuple[str, int]:
     return PRELUDE + code, PRELUDE.count("\n")
 
 
-def verify_pasted(verifier: Verifier, code: str, lang: Lang = "ko", *, session: str | None = None,
+def verify_pasted(verifier: SnippetVerifier, code: str, lang: Lang = "ko", *, session: str | None = None,
                   on_wait: Callable[[int], None] | None = None) -> Verification:
     """Build pasted code; ``session``/``on_wait`` go to the verifier's fair queue (queue position)."""
     from verifiers import differences

@@ -13,8 +13,10 @@ import os
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Literal
 
 from kb.core.errors import WorkerFailed
+from kb.core.schema import KerasMajor
 from kb.core.settings import Settings
 from verifiers.cache import VerifyCache
 from verifiers.fair import FairQueue, OnWait, QueueFull
@@ -33,8 +35,8 @@ class Verifier:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.cache = VerifyCache(settings.cache_path)
-        self._workers: dict[str, KerasWorker] = {}
-        self._queues: dict[str, FairQueue] = {}
+        self._workers: dict[KerasMajor, KerasWorker] = {}
+        self._queues: dict[KerasMajor, FairQueue] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -43,13 +45,13 @@ class Verifier:
         """Snippets one worker runs at once (the setting, or one per CPU core)."""
         return self.settings.verify_concurrency or os.cpu_count() or 1
 
-    def queue(self, major: str) -> FairQueue:
+    def queue(self, major: KerasMajor) -> FairQueue:
         with self._lock:
             if major not in self._queues:
                 self._queues[major] = FairQueue(self.concurrency, self.settings.verify_session_queue)
             return self._queues[major]
 
-    def worker(self, major: str) -> KerasWorker:
+    def worker(self, major: KerasMajor) -> KerasWorker:
         with self._lock:
             if self._closed:
                 raise WorkerFailed("The verifier was shut down.")
@@ -57,7 +59,7 @@ class Verifier:
                 self._workers[major] = KerasWorker(major, self.settings)
             return self._workers[major]
 
-    def verify(self, code: str, majors: tuple[str, ...] | None = None, *, use_cache: bool = True,
+    def verify(self, code: str, majors: tuple[KerasMajor, ...] | None = None, *, use_cache: bool = True,
                session: str | None = None, on_wait: OnWait | None = None) -> list[VerifyReport]:
         """Build ``code`` with each Keras major version in ``majors``.
 
@@ -74,7 +76,7 @@ class Verifier:
             return [self._verify_one(code, majors[0], use_cache, who, None)]
         events: queue.SimpleQueue[tuple[str, int]] = queue.SimpleQueue()
 
-        def waiter(major: str) -> OnWait | None:
+        def waiter(major: KerasMajor) -> OnWait | None:
             return (lambda ahead: events.put((major, ahead))) if on_wait is not None else None
 
         with ThreadPoolExecutor(max_workers=len(majors)) as pool:
@@ -97,13 +99,13 @@ class Verifier:
                     on_wait(shown)
             return [f.result() for f in futures]
 
-    def cached(self, code: str, majors: tuple[str, ...] | None = None) -> list[VerifyReport] | None:
+    def cached(self, code: str, majors: tuple[KerasMajor, ...] | None = None) -> list[VerifyReport] | None:
         """Reports from the cache only (never starts a worker); None if any is missing."""
         majors = majors or self.settings.keras_versions
         reports = [r for r in (self.cache.get(code, m) for m in majors) if r is not None]
         return reports if len(reports) == len(majors) else None
 
-    def _verify_one(self, code: str, major: str, use_cache: bool, session: str,
+    def _verify_one(self, code: str, major: KerasMajor, use_cache: bool, session: str,
                     on_wait: OnWait | None) -> VerifyReport:
         if use_cache:
             hit = self.cache.get(code, major)
@@ -112,14 +114,23 @@ class Verifier:
         worker = self.worker(major)
         slots = self.queue(major)
         try:
-            slots.acquire(session, on_wait)
+            lease = slots.acquire(session, on_wait)
         except QueueFull as exc:
             return VerifyReport(keras_major=major, keras_version=worker.keras_version, ok=False,
                                 error=ErrorInfo(type="QueueFull", message=str(exc)))
+        # Still running after verify_aside_after: it leaves its slot to the next snippet (the worker
+        # drops it to the lowest CPU priority at the same moment) and runs on to its own timeout.
+        aside = self.settings.verify_aside_after
+        timer = threading.Timer(aside, lease.step_aside) if aside > 0 else None
         try:
+            if timer is not None:
+                timer.daemon = True
+                timer.start()
             raw = worker.run(code)
         finally:
-            slots.release()
+            if timer is not None:
+                timer.cancel()
+            lease.release()
         report = VerifyReport.from_worker(major, worker.keras_version or "", raw)
         self.cache.put(code, major, report)
         return report
@@ -155,7 +166,7 @@ def close_default() -> None:
         _default = None
 
 
-def verify(code: str, keras: str = "both", settings: Settings | None = None) -> list[VerifyReport]:
+def verify(code: str, keras: KerasMajor | Literal["both"] = "both", settings: Settings | None = None) -> list[VerifyReport]:
     """Verify ``code`` with Keras 3, 2 or both (``keras`` is "3", "2" or "both")."""
     verifier = get_verifier(settings)
     majors = verifier.settings.keras_versions if keras == "both" else (keras,)

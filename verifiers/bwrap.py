@@ -29,10 +29,12 @@ def bwrap_command(scratch_mb: int, as_root: bool, slots: int = 1) -> list[str]:
     if as_root:
         # No user namespace: the worker keeps only the capabilities it needs to drop each child
         # to its own unprivileged uid (so RLIMIT_NPROC applies and the child owns nothing), to
-        # hand it its job folder, to kill it and to clean up after it. The child loses them all
+        # hand it its job folder, to kill it, to lower its priority and to clean up after it. The child loses them all
         # when it switches uid.
         cmd += ["--cap-drop", "ALL"]
-        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE", "CAP_KILL"):
+        # CAP_SYS_NICE: to lower a long-running child's CPU priority (verifiers/worker/template.py).
+        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE", "CAP_KILL",
+                    "CAP_SYS_NICE"):
             cmd += ["--cap-add", cap]
     else:
         cmd += ["--unshare-user"]

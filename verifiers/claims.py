@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kb.core.schema import Claim, Entry, ExpectCore
+from kb.core.schema import Claim, Entry, ExpectCore, KerasMajor
 from verifiers.report import Dim, ModelInfo, Shape, VerifyReport
 
 if TYPE_CHECKING:
-    from verifiers import Verifier
+    from verifiers.report import SnippetVerifier
 
 # What a snippet really gave for one expected number: a count, a shape, a sentence why there is
 # none ("no layer 'x'"), or None when Keras reports nothing.
@@ -136,9 +136,9 @@ def resolve_layer(ref: int | str | None, model: ModelInfo) -> int | None:
     return matches[n - 1] if len(matches) >= n else None
 
 
-def verify_and_check(entry: Entry, verifier: Verifier, *, use_cache: bool = True
+def verify_and_check(entry: Entry, verifier: SnippetVerifier, *, use_cache: bool = True
                      ) -> tuple[list[Mismatch], dict[str, list[VerifyReport]]]:
-    """Run every snippet of ``entry`` with ``verifier`` (a :class:`verifiers.Verifier`) and check it."""
+    """Run every snippet of ``entry`` with ``verifier`` (a :class:`verifiers.report.SnippetVerifier`) and check it."""
     reports = {s.name: verifier.verify(s.code, use_cache=use_cache) for s in entry.verify}
     return check_entry(entry, reports), reports
 
@@ -162,7 +162,7 @@ def check_entry(entry: Entry, reports: dict[str, list[VerifyReport]]) -> list[Mi
     return found
 
 
-def claim_status(entry: Entry, reports: dict[str, list[VerifyReport]]) -> list[tuple[Claim, str, Observed, bool]]:
+def claim_status(entry: Entry, reports: dict[str, list[VerifyReport]]) -> list[tuple[Claim, KerasMajor, Observed, bool]]:
     """(claim, keras major, actual value, holds) for every claim and version: for display."""
     rows = []
     for claim in entry.claims:

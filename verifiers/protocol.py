@@ -34,6 +34,7 @@ class Request(TypedDict):
     code: str
     timeout: float
     mem_mb: int
+    aside_after: float   # seconds after which a still-running snippet drops to the lowest CPU priority (0 = never)
 
 
 class Reply(TypedDict):
@@ -70,8 +71,13 @@ class Spawn(TypedDict):
     uid: int | None
     timeout: float
     mem_mb: int
+    aside_after: float
 
 
 UID_BLOCK = 1000  # uids per Keras major: 61000-61999 for Keras 3, 62000-62999 for Keras 2
 UID_BASES = {"3": 61000, "2": 62000}
+# A snippet still running ``aside_after`` seconds after it started (COURSEBOT_VERIFY_ASIDE_AFTER) gets
+# the lowest CPU priority (every thread of its process group): a loop that runs to its timeout then
+# takes only the CPU that the snippets started after it leave idle.
+LOWEST_PRIORITY = 19
 SLOT_PREFIX = "slot"  # /scratch/slot0, slot1, ...: one size-limited folder per snippet running at once

@@ -7,9 +7,13 @@ are the JSON keys, except ``cls``, which is ``"class"`` in JSON (a Python keywor
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from kb.core.schema import KerasMajor
+from verifiers.policy import RefusalKind
 
 Dim = int | None
 Shape = list[Dim | list[Dim]]  # a list of shapes for layers with several outputs
@@ -66,14 +70,14 @@ class ErrorInfo(_Data):
 class Rejection(_Data):
     reason: str                # in English; ``kind`` and ``subject`` let an interface word it
     line: int | None = None
-    kind: str = ""             # verifiers.policy.RefusalKind ("" in reports cached before it existed)
+    kind: RefusalKind | Literal[""] = ""   # "" in reports cached before it existed
     subject: str = ""
 
 
 class VerifyReport(_Data):
     ok: bool
     keras_version: str | None
-    keras_major: str
+    keras_major: KerasMajor
     models: list[ModelInfo] = Field(default_factory=list)
     tensors: list[TensorInfo] = Field(default_factory=list)
     layers: list[StandaloneLayer] = Field(default_factory=list)
@@ -84,12 +88,13 @@ class VerifyReport(_Data):
     cached: bool = False
 
     @classmethod
-    def from_worker(cls, major: str, keras_version: str, raw: dict[str, Any]) -> VerifyReport:
+    def from_worker(cls, major: KerasMajor, keras_version: str, raw: dict[str, Any]) -> VerifyReport:
         """The report for one worker result (``verifiers.validate.result_of`` has checked its shape)."""
         return cls.model_validate({**raw, "keras_major": major, "keras_version": keras_version})
 
     @classmethod
-    def refused(cls, major: str, reason: str, line: int | None, kind: str = "", subject: str = "") -> VerifyReport:
+    def refused(cls, major: KerasMajor, reason: str, line: int | None, kind: RefusalKind | Literal[""] = "",
+                subject: str = "") -> VerifyReport:
         return cls(keras_major=major, keras_version=None, ok=False,
                    rejected=Rejection(reason=reason, line=line, kind=kind, subject=subject))
 
@@ -122,8 +127,8 @@ class Difference(_Data):
     where: str                 # the model, "model.Layer" or the tensor; "" for the outcome
     first: str                 # the first run's value, already formatted ("refused", "runs", "8,256", "(None, 4)")
     second: str
-    first_keras: str           # "3"
-    second_keras: str          # "2"
+    first_keras: KerasMajor    # "3"
+    second_keras: KerasMajor   # "2"
 
     def english(self) -> str:
         a, b = f"Keras {self.first_keras}", f"Keras {self.second_keras}"
@@ -179,3 +184,15 @@ def diff_items(first: VerifyReport, second: VerifyReport) -> list[Difference]:
 def differences(first: VerifyReport, second: VerifyReport) -> list[str]:
     """The differences in English (the ``verify --json`` and ``ask --json`` ``differences`` strings)."""
     return [d.english() for d in diff_items(first, second)]
+
+
+class SnippetVerifier(Protocol):
+    """What the product asks of a verifier (``verifiers.Verifier`` is the real one): build a snippet
+    with each Keras version, read the cache only, stop."""
+
+    def verify(self, code: str, majors: tuple[KerasMajor, ...] | None = None, *, use_cache: bool = True,
+               session: str | None = None, on_wait: Callable[[int], None] | None = None) -> list[VerifyReport]: ...
+
+    def cached(self, code: str, majors: tuple[KerasMajor, ...] | None = None) -> list[VerifyReport] | None: ...
+
+    def close(self) -> None: ...

@@ -32,6 +32,13 @@ STARTUP_TIMEOUT = 180.0
 LAUNCH = "import sys; sys.path.insert(0, sys.argv.pop(1)); from verifiers.worker.main import main; main()"
 
 
+
+def children_at_once(settings: Settings) -> int:
+    """Children one worker may have alive: its slots, plus as many that stepped aside (still running
+    at the lowest priority after ``verify_aside_after``, outside the slots). Each has a scratch."""
+    slots = settings.verify_concurrency or os.cpu_count() or 1
+    return 2 * slots if settings.verify_aside_after > 0 else slots
+
 class _Generation:
     """One worker process and the replies it still owes."""
 
@@ -84,8 +91,7 @@ class KerasWorker:
                     "install it (apt-get install bubblewrap) or set COURSEBOT_SANDBOX=unsafe-local "
                     "to accept weaker isolation for trusted code."
                 )
-            slots = self.settings.verify_concurrency or os.cpu_count() or 1
-            sandbox = bwrap_command(self.settings.verify_scratch_mb, as_root, slots)
+            sandbox = bwrap_command(self.settings.verify_scratch_mb, as_root, children_at_once(self.settings))
             return [*sandbox, python, "-I", "-c", LAUNCH, SANDBOX_ROOT, self.major, "/scratch", *uid_args]
         root = self._local_root = tempfile.mkdtemp(prefix=f"coursebot-keras{self.major}-")
         os.chmod(root, 0o711)
@@ -95,7 +101,7 @@ class KerasWorker:
         scratch = os.path.join(root, "scratch")
         os.mkdir(scratch, 0o711)
         os.chmod(scratch, 0o711)
-        for n in range(self.settings.verify_concurrency or os.cpu_count() or 1):   # no size limit here
+        for n in range(children_at_once(self.settings)):   # no size limit here
             os.mkdir(os.path.join(scratch, f"{SLOT_PREFIX}{n}"), 0o711)
         return [python, "-I", "-c", LAUNCH, root, self.major, scratch, *uid_args]
 
@@ -187,7 +193,8 @@ class KerasWorker:
             self._inflight += 1
             with gen.lock:
                 gen.pending[rid] = pending
-            request = {"id": rid, "code": code, "timeout": timeout, "mem_mb": mem_mb}
+            request = {"id": rid, "code": code, "timeout": timeout, "mem_mb": mem_mb,
+                       "aside_after": self.settings.verify_aside_after}
             try:
                 gen.proc.stdin.write((json.dumps(request) + "\n").encode())
                 gen.proc.stdin.flush()

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
 Shape = list[int | None]  # None for a batch or time axis of any size
+KerasMajor = Literal["2", "3"]  # "3" = Keras 3, "2" = tf-keras (Keras 2)
 ClaimWhat = Literal["params", "total_params", "output_shape", "tensor_shape", "layer_params", "weight_shape"]
 
 
@@ -59,7 +60,7 @@ class Expect(ExpectCore):
     keras2: ExpectCore | None = Field(default=None, description="Overrides for Keras 2 (tf-keras).")
     keras3: ExpectCore | None = Field(default=None, description="Overrides for Keras 3.")
 
-    def for_version(self, major: str) -> ExpectCore:
+    def for_version(self, major: KerasMajor) -> ExpectCore:
         base = self.model_dump(exclude={"keras2", "keras3"}, exclude_none=True, by_alias=True)
         override = self.keras2 if major == "2" else self.keras3
         if override is not None:
@@ -92,7 +93,7 @@ class Claim(_Strict):
         "For weight_shape: the weight's name without scope, e.g. kernel, recurrent_kernel, bias, embeddings."))
     model: str | None = None
     value: int | Shape | None = Field(default=None, description="Defaults to the number in text.")
-    keras: Literal["2", "3"] | None = Field(default=None, description="Only check this Keras version.")
+    keras: KerasMajor | None = Field(default=None, description="Only check this Keras version.")
 
     def expected(self) -> int | Shape:
         if self.value is not None:

@@ -9,9 +9,11 @@ import math
 import os
 from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
-from typing import get_type_hints
+from types import MappingProxyType
+from typing import Literal, get_args, get_origin, get_type_hints
 
 from kb.core.errors import SettingInvalid
+from kb.core.schema import KerasMajor
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EMBEDDERS = ("e5", "minilm", "none")
@@ -37,7 +39,7 @@ class Settings:
         "help": "Wall-clock seconds one snippet may run before it is stopped."})
     verify_memory_mb: int = field(default=2048, metadata={"min": 1,
         "help": "Extra memory (MB) one snippet may allocate."})
-    keras_versions: tuple[str, ...] = field(default=("3", "2"), metadata={"choices": ("3", "2"),
+    keras_versions: tuple[KerasMajor, ...] = field(default=("3", "2"), metadata={
         "help": "Keras major versions to verify with, comma-separated (3 = Keras 3, 2 = tf-keras)."})
     sandbox: str = field(default="bwrap", metadata={"choices": SANDBOXES,
         "help": "bwrap (bubblewrap isolation, required for untrusted code) or unsafe-local "
@@ -46,6 +48,10 @@ class Settings:
         "help": "A Keras worker is restarted after this many snippets."})
     verify_concurrency: int = field(default=0, metadata={"min": 0,
         "help": "Snippets one Keras worker runs at once, each in its own process and uid (0 = one per CPU core)."})
+    verify_aside_after: float = field(default=1.0, metadata={"min": 0,
+        "help": "Seconds after which a snippet still running steps aside: it keeps running to its timeout, "
+                "but at the lowest CPU priority and outside the slots, so it never holds up snippets sent "
+                "after it (0 = never)."})
     verify_session_queue: int = field(default=3, metadata={"min": 1,
         "help": "Snippets one session may have waiting per Keras version; more are refused with a sentence."})
     verify_scratch_mb: int = field(default=64, metadata={"min": 1,
@@ -120,10 +126,13 @@ def _parse(f: Field[object], key: str, raw: str) -> object:
             value = float(raw)
             if not math.isfinite(value):
                 raise ValueError
-        elif kind == tuple[str, ...]:
+        elif get_origin(kind) is tuple:  # tuple[str, ...] or tuple[Literal[...], ...], comma-separated
             value = tuple(v.strip() for v in raw.split(",") if v.strip())
             if not value:
                 raise ValueError
+            element = get_args(kind)[0]
+            if get_origin(element) is Literal:
+                meta = MappingProxyType({**meta, "choices": get_args(element)})
         elif kind is str:
             value = raw
         else:  # a new field type needs a parser here: fail loudly, never keep a string by accident

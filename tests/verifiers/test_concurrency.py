@@ -24,7 +24,19 @@ def concurrent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from verifiers import Verifier
 
     v = Verifier(Settings(data_dir=tmp_path_factory.mktemp("concurrent-var"), verify_timeout=5.0,
-                          verify_memory_mb=1024, verify_concurrency=2, verify_session_queue=1, verify_nice=10))
+                          verify_memory_mb=1024, verify_concurrency=2, verify_session_queue=1, verify_nice=10,
+                          verify_aside_after=0))   # nothing steps aside: the queue tests below count slots
+    yield v
+    v.close()
+
+
+@pytest.fixture(scope="module")
+def stepping(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One slot per worker, and a snippet still running after 1 s steps aside (the default)."""
+    from verifiers import Verifier
+
+    v = Verifier(Settings(data_dir=tmp_path_factory.mktemp("stepping-var"), verify_timeout=5.0,
+                          verify_memory_mb=1024, verify_concurrency=1, verify_nice=10, verify_aside_after=1.0))
     yield v
     v.close()
 
@@ -103,6 +115,56 @@ def test_snippets_run_at_low_cpu_priority_and_cannot_raise_it(concurrent: Any) -
     for major in MAJORS:
         out = concurrent.worker(major).run(code)
         assert out["stdout"].split() == [expected, expected], out
+
+
+SPIN = ("import os, threading, time\nseen = []\n"
+        "def spin():\n    end = time.monotonic() + 1.8\n    while time.monotonic() < end:\n        pass\n"
+        "    seen.append(os.nice(0))\n"
+        "print(os.nice(0))\nt = threading.Thread(target=spin)\nt.start()\nspin()\nt.join()\nprint(*seen)\n")
+
+
+def test_a_snippet_still_running_after_a_second_drops_to_the_lowest_priority(stepping: Any) -> None:
+    """A long snippet (every thread of it) goes to nice 19 after verify_aside_after, so that it takes
+    only the CPU the snippets started after it leave idle; a short one keeps the setting's priority."""
+    from verifiers.protocol import LOWEST_PRIORITY
+
+    start = str(min(19, os.nice(0) + 10))
+    for major in MAJORS:
+        out = stepping.worker(major).run(SPIN)
+        assert out["stdout"].split() == [start, str(LOWEST_PRIORITY), str(LOWEST_PRIORITY)], out
+        quick = stepping.worker(major).run("import os\nprint(os.nice(0))\n")
+        assert quick["stdout"].split() == [start], quick   # the next snippet starts at the setting again
+
+
+def test_nothing_is_demoted_when_stepping_aside_is_off(concurrent: Any) -> None:
+    start = str(min(19, os.nice(0) + 10))
+    out = concurrent.worker("3").run(SPIN)
+    assert out["stdout"].split() == [start, start, start], out
+
+
+def test_a_loop_on_the_only_slot_steps_aside_for_a_later_snippet(stepping: Any) -> None:
+    """One slot, a loop running to its timeout: a Dense(7) sent after it waits about a second, not five."""
+    assert stepping.verify(NORMAL, ("3",), use_cache=False)[0].ok  # warm
+    done: list[str] = []
+    results: dict[str, Any] = {}
+
+    def go(name: str, code: str, session: str) -> None:
+        results[name] = stepping.verify(code, ("3",), use_cache=False, session=session)[0]
+        done.append(name)
+
+    loop = threading.Thread(target=go, args=("loop", LOOP, "student-a"))
+    loop.start()
+    _until(lambda: stepping.queue("3").running == 1)
+    dense = threading.Thread(target=go, args=("dense", DENSE7, "student-b"))
+    dense.start()
+    _until(lambda: stepping.queue("3").waiting == 1 or bool(done) or stepping.queue("3").aside == 1)
+    dense.join()
+    assert done == ["dense"] and stepping.queue("3").aside == 1   # the loop runs on, outside the slot
+    loop.join()
+    assert done == ["dense", "loop"]
+    assert results["dense"].ok and results["dense"].layers[0].params == 28
+    assert results["loop"].error.type == "Timeout"
+    assert stepping.queue("3").aside == 0 and stepping.queue("3").running == 0
 
 
 FILL = ("written = 0\nfor i in range(20):\n    try:\n        with open(f'f{i}.bin', 'wb') as fh:\n"

@@ -67,3 +67,30 @@ def test_free_slots_start_at_once_and_callback_failure_leaves_no_ticket() -> Non
     q.release()
     q.release()
     assert q.running == 0
+
+
+def test_a_long_snippet_steps_aside_for_the_next_one_up_to_as_many_as_there_are_slots() -> None:
+    q = FairQueue(slots=1, per_session=3)
+    long_one = q.acquire("a")
+    started = threading.Event()
+
+    def next_one() -> None:
+        q.acquire("b").release()
+        started.set()
+
+    t = threading.Thread(target=next_one, daemon=True)
+    t.start()
+    _wait_until(lambda: q.waiting == 1)
+    assert not started.wait(0.2)                  # the one slot is held
+    assert long_one.step_aside()                  # ... until the long snippet steps aside
+    assert started.wait(5) and q.aside == 1 and q.running == 0
+    second = q.acquire("c")
+    assert not second.step_aside()                # no more aside than there are slots: it keeps its slot
+    assert q.running == 1 and q.aside == 1
+    long_one.release()
+    long_one.release()                            # a lease is released once, whatever calls it again
+    assert second.step_aside() and q.aside == 1 and q.running == 0
+    second.release()
+    second.step_aside()                           # too late: it is over, nothing changes
+    assert q.running == 0 and q.aside == 0 and q.waiting == 0
+    t.join(5)

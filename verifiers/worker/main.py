@@ -167,7 +167,7 @@ class Dispatcher:
             os.chown(jobdir, uid, uid)
         r, w = os.pipe()
         spec: Spawn = {"seq": seq, "jobdir": jobdir, "uid": uid, "timeout": float(request["timeout"]),
-                       "mem_mb": int(request["mem_mb"])}
+                       "mem_mb": int(request["mem_mb"]), "aside_after": float(request.get("aside_after", 0.0))}
         try:
             socket.send_fds(self.sock, [json.dumps(spec).encode()], [w])
         finally:

@@ -6,6 +6,10 @@ is closed right after the fork), so a child inherits no earlier job's data.
 
 Messages on the seqpacket socket (JSON), dispatcher -> template: a ``Spawn`` (with one fd) or
 ``{"kill": seq}``; template -> dispatcher: the ``Hello``, ``{"seq", "pid"}``, ``{"seq", "exit"}``.
+
+A child still running ``aside_after`` seconds after its fork is moved to the lowest CPU priority
+(its whole process group, every thread), so that a long or looping snippet never slows the snippets
+started after it by more than the CPU they leave idle.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import os
 import select
 import signal
 import socket
+import time
 from typing import cast
 
-from verifiers.protocol import Hello, Spawn
+from verifiers.protocol import LOWEST_PRIORITY, Hello, Spawn
 from verifiers.worker.child import run_child
 from verifiers.worker.keras_setup import setup_keras
 
@@ -38,12 +43,15 @@ def serve(sock: socket.socket, major: str, uid_isolation: bool) -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     children: dict[int, int] = {}  # pid -> seq
+    due: dict[int, float] = {}  # pid -> when it is demoted, for children not yet demoted
     while True:
-        ready, _, _ = select.select([sock.fileno(), wake_r], [], [])
+        wait = max(0.0, min(due.values()) - time.monotonic()) if due else None
+        ready, _, _ = select.select([sock.fileno(), wake_r], [], [], wait)
         if wake_r in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(wake_r, 4096)
         _reap(sock, children)
+        _demote(children, due)
         if sock.fileno() not in ready:
             continue
         message, fds, _, _ = socket.recv_fds(sock, 65536, 1)
@@ -72,7 +80,23 @@ def serve(sock: socket.socket, major: str, uid_isolation: bool) -> None:
                 os._exit(0)
         os.close(fds[0])
         children[pid] = spec["seq"]
+        if spec.get("aside_after", 0) > 0:
+            due[pid] = time.monotonic() + spec["aside_after"]
         _send(sock, {"seq": spec["seq"], "pid": pid})
+
+
+def _demote(children: dict[int, int], due: dict[int, float]) -> None:
+    """Lowest CPU priority for each live child whose time has come (forgotten once reaped)."""
+    now = time.monotonic()
+    for pid, when in list(due.items()):
+        if pid not in children:
+            del due[pid]
+        elif when <= now:
+            del due[pid]
+            # The child called setsid() first thing: its pid is its process group, and PRIO_PGRP
+            # reaches every thread of every process in it (nice is per thread on Linux).
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PGRP, pid, LOWEST_PRIORITY)
 
 
 def _reap(sock: socket.socket, children: dict[int, int]) -> None:
