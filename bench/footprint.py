@@ -35,7 +35,11 @@ def tree(pid: int) -> list[int]:
     while todo:
         p = todo.pop()
         out.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*/children"):
+        try:   # a process may end while it is read (a snippet's child finishing)
+            tasks = list(Path(f"/proc/{p}/task").glob("*/children"))
+        except OSError:
+            continue
+        for task in tasks:
             try:
                 todo.extend(int(c) for c in task.read_text().split())
             except OSError:

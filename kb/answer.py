@@ -16,6 +16,7 @@ Nothing here imports TensorFlow (the verifier runs Keras in its own worker proce
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,7 @@ class Answerer:
         self._own_verifier = verifier is None
         self._catalogue: dict[str, SourceDoc] | None = None
         self._entries: dict[str, tuple[tuple[int, int], Entry]] = {}   # id -> (file version, entry)
+        self.warm_seconds: float | None = None   # how long warm_up took to start the Keras workers
 
     def reload(self) -> None:
         """Pick up a changed index (after an entry was added)."""
@@ -74,17 +76,22 @@ class Answerer:
         self.index = open_index(self.settings)
         self.searcher = Searcher(self.index, self.searcher.embedder)
 
-    def warm_up(self) -> None:
-        """Start the Keras workers in the background so the first pasted snippet does not wait."""
-        import threading
+    def warm_up(self) -> threading.Event:
+        """Start the Keras workers in the background so the first pasted snippet does not wait;
+        the event is set when they answered (``warm_seconds`` says after how long)."""
+        done = threading.Event()
+        began = time.perf_counter()
 
         def start() -> None:
             # Best effort: a trivial snippet through the normal, locked path starts both workers;
             # a real failure is reported when a snippet is verified.
             with contextlib.suppress(Exception):
                 self.verifier.verify("warm_up = 1\n", use_cache=False)
+            self.warm_seconds = time.perf_counter() - began
+            done.set()
 
         threading.Thread(target=start, name="coursebot-warm-up", daemon=True).start()
+        return done
 
     def refresh(self) -> None:
         """Switch to a newer index generation if one was written (an entry was added meanwhile)."""

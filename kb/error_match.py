@@ -18,10 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from kb.question import HANGUL
+from verifiers.report import SERVICE_FAILURES
 
-# Failure kinds the verifier reports about the run itself (see verifiers/worker.py and cache.py).
-SANDBOX_KINDS = frozenset({"Timeout", "WorkerError", "SandboxError", "Crashed", "ForkHang", "Rejected",
-                           "NoResult"})
+# Failure kinds the verifier reports about the run itself, and a refusal: never search words.
+SANDBOX_KINDS = SERVICE_FAILURES | {"Rejected"}
 ERROR_LINE = re.compile(r"\b([A-Z][A-Za-z]*(?:Error|Exception))\s*:\s*(.+)")
 SANDBOX_LINE = re.compile(r"^\s*(?:" + "|".join(sorted(SANDBOX_KINDS)) + r")\s*:.*$", re.M)
 SHAPE = re.compile(r"\((?:None|\d+|[,\s]|\((?:None|\d+|[,\s])*\))*\)|\[[\d,\s]*\]|\{'[^}]*\}")

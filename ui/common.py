@@ -27,6 +27,7 @@ class Loader:
         self._answerer: Answerer | None = None
         self._error: BaseException | None = None
         self._done = threading.Event()
+        self.keras_ready: threading.Event | None = None   # set once the Keras workers answered
         threading.Thread(target=self._load, name="coursebot-loader", daemon=True).start()
 
     def _load(self) -> None:
@@ -37,7 +38,7 @@ class Loader:
             self.step = messages.LOADING_EMBEDDER
             answerer.searcher.search("LSTM", k=1)   # loads the embedder and the BM25 tokenizer
             self._answerer = answerer
-            answerer.warm_up()   # then the Keras workers, in their own thread (not competing with the above)
+            self.keras_ready = answerer.warm_up()   # then the Keras workers, in their own thread
         except BaseException as exc:
             self._error = exc
         finally:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from verifiers.report import ServiceFailure
+
 LOADING_INDEX = "검색 색인을 준비하는 중입니다… (처음 한 번은 색인을 만듭니다)"
 LOADING_EMBEDDER = "임베딩 모델을 불러오는 중입니다… 곧 질문할 수 있습니다."
 
@@ -17,8 +22,10 @@ COL_LAYER, COL_CLASS, COL_SHAPE, COL_PARAMS, COL_TENSOR = "레이어", "클래�
 AT_LINE = " ({line}번째 줄)"
 SYNTAX_ERROR = "파이썬 문법 오류{where}: {detail}. 코드를 고친 뒤 다시 보내 주세요."
 REFUSED = "안전 정책 때문에 실행하지 않았습니다{where}: {reason}"
-ERROR_KINDS = {"Timeout": "시간 초과", "WorkerError": "실행기 오류", "SandboxError": "샌드박스 오류",
-               "Crashed": "실행 중 비정상 종료", "ForkHang": "실행기 오류"}
+ERROR_KINDS: dict[ServiceFailure, str] = {
+    "Timeout": "시간 초과", "WorkerError": "실행기 오류", "SandboxError": "샌드박스 오류",
+    "Crashed": "실행 중 비정상 종료", "ForkHang": "실행기 오류", "NoResult": "결과 없이 끝남",
+    "ResultTooLarge": "결과가 너무 큼", "InvalidResult": "믿을 수 없는 결과", "QueueFull": "대기 중인 코드가 너무 많음"}
 TOTAL_PARAMS = " · 전체 파라미터 {n}"
 BUILT_OK = "오류 없이 만들어졌습니다"
 VERSION_DIFF = "버전 차이: {line}"

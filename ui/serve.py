@@ -22,6 +22,10 @@ def _report(loader: object) -> None:
     error = loader.wait()
     state = "ready" if error is None else f"failed ({error})"
     print(f"coursebot: index and embedder {state} after {loader.seconds or 0:.1f} s", file=sys.stderr, flush=True)
+    if error is None and loader.keras_ready is not None and loader.keras_ready.wait(300):
+        answerer = loader.answerer()
+        print(f"coursebot: Keras workers ready after {answerer.warm_seconds or 0:.1f} s more", file=sys.stderr,
+              flush=True)
 
 
 def main() -> int:

@@ -15,11 +15,11 @@ from sqlalchemy.dialects.sqlite import insert
 from kb.core import storage
 from kb.core.errors import StorageUnavailable
 from kb.core.storage import reports
-from verifiers.report import VerifyReport
+from verifiers.report import SERVICE_FAILURES, VerifyReport
 
-# Outcomes that depend on the machine's load or the worker's state, not on the code.
-NOT_CACHED = frozenset({"Timeout", "WorkerError", "SandboxError", "Crashed", "ForkHang", "QueueFull",
-                        "NoResult", "InvalidResult"})
+# Every failure of the service itself: most depend on the machine's load or the worker's state, not
+# on the code; a result too large is the code's doing, but costs nothing to run again.
+NOT_CACHED = SERVICE_FAILURES
 _PACKAGES = {"3": ("tensorflow", "keras"), "2": ("tensorflow", "tf-keras")}
 
 

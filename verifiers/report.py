@@ -8,7 +8,7 @@ are the JSON keys, except ``cls``, which is ``"class"`` in JSON (a Python keywor
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,11 @@ from kb.core.schema import KerasMajor
 from verifiers.policy import RefusalKind
 
 Dim = int | None
+# The ``error.type`` of a run the service stopped or could not believe, as opposed to an exception
+# the snippet itself raised (ValueError, ...). Spelled here only; the interfaces word each one.
+ServiceFailure = Literal["Timeout", "Crashed", "NoResult", "ResultTooLarge", "InvalidResult", "ForkHang",
+                         "WorkerError", "SandboxError", "QueueFull"]
+SERVICE_FAILURES: frozenset[str] = frozenset(get_args(ServiceFailure))
 Shape = list[Dim | list[Dim]]  # a list of shapes for layers with several outputs
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from verifiers.protocol import STDOUT_CAP
-from verifiers.report import NoteKind
+from verifiers.report import NoteKind, ServiceFailure
 
 Name = Annotated[str, Field(max_length=500)]
 Count = Annotated[int, Field(ge=0, le=10**15)]
@@ -87,7 +87,7 @@ class ReplyModel(_Strict):
     anomaly: Literal["fork_hang", "cleanup", "template_lost"] | None
 
 
-def failure(kind: str, message: str, took_ms: int = 0) -> dict[str, Any]:
+def failure(kind: ServiceFailure, message: str, took_ms: int = 0) -> dict[str, Any]:
     return {"ok": False, "models": [], "tensors": [], "layers": [], "stdout": "",
             "error": {"type": kind, "message": message, "line": None}, "took_ms": took_ms}
 

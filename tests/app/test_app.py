@@ -334,3 +334,13 @@ def test_until_loaded_the_chat_shows_progress_and_takes_no_question(app_env: Set
     assert not at.chat_input[0].disabled and not at.info   # loaded: no notice, no timer, input open
     at.chat_input[0].set_value("LSTM(64) 뒤 Dense(64) 파라미터 수").run()
     assert "8,256" in all_text(at)
+
+
+def test_every_service_failure_has_a_korean_label_and_is_never_cached_or_searched() -> None:
+    from kb.error_match import SANDBOX_KINDS
+    from ui import messages
+    from verifiers.cache import NOT_CACHED
+    from verifiers.report import SERVICE_FAILURES
+
+    assert set(messages.ERROR_KINDS) == SERVICE_FAILURES
+    assert SERVICE_FAILURES <= NOT_CACHED and SERVICE_FAILURES <= SANDBOX_KINDS
