@@ -6,12 +6,13 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kb.core.settings import Settings
-from tests.verifiers.helpers import MAJORS, NORMAL
+from tests.verifiers.helpers import MAJORS, NORMAL, UNHOOK
 
 pytestmark = pytest.mark.sandbox
 
@@ -134,6 +135,25 @@ def test_a_snippet_still_running_after_a_second_drops_to_the_lowest_priority(ste
         assert out["stdout"].split() == [start, str(LOWEST_PRIORITY), str(LOWEST_PRIORITY)], out
         quick = stepping.worker(major).run("import os\nprint(os.nice(0))\n")
         assert quick["stdout"].split() == [start], quick   # the next snippet starts at the setting again
+
+
+def test_snippets_share_their_worker_s_scheduling_group_at_its_priority(concurrent: Any) -> None:
+    """No snippet is a session (a CPU scheduling group) of its own: the kernel would weigh it equally
+    with the app whatever its nice value. They run in their worker's group, at the worker's nice."""
+    code = ("import os\nprint(open('/proc/self/autogroup').read().split()[0], os.getsid(0) == os.getpid())\n"
+            "try:\n    os.setsid()\nexcept OSError:\n    print('setsid refused')\n")
+    if not os.path.exists("/proc/self/autogroup"):
+        pytest.skip("this kernel has no autogroups")
+    for major in MAJORS:
+        worker = concurrent.worker(major)
+        outs = [worker.run(UNHOOK + code)["stdout"].split("\n") for _ in range(2)]
+        groups = {o[0].split()[0] for o in outs}
+        assert len(groups) == 1, outs                        # both in the same (the worker's) group
+        assert all(o[0].split()[1] == "False" and o[1] == "setsid refused" for o in outs), outs
+        assert Path("/proc/self/autogroup").read_text().split()[0] not in groups   # not the app's group
+    if os.geteuid() == 0:   # the worker could set its group's nice (it owns its /proc entry)
+        read = "print(open('/proc/self/autogroup').read().split()[-1])\n"
+        assert concurrent.worker("3").run(UNHOOK + read)["stdout"].strip() == "10"
 
 
 def test_nothing_is_demoted_when_stepping_aside_is_off(concurrent: Any) -> None:

@@ -61,7 +61,12 @@ def isolate(spec: Spawn, result_fd: int) -> str:
     """Everything before the snippet runs; returns the snippet's source."""
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    os.setsid()
+    # A process group of its own (so that killpg and PRIO_PGRP reach it), but not a session of its
+    # own: a new session is a new CPU scheduling group (autogroup), whose share the kernel weighs
+    # against the app's whatever the nice values, so every snippet would take an equal share of the
+    # CPU away from the app and from the other snippets. In the worker's session, the worker's nice
+    # value and a long snippet's demotion to nice 19 take effect.
+    os.setpgid(0, 0)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)

@@ -37,6 +37,8 @@ DENIED = (
     "modify_ldt", "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "personality",
     "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
     "lookup_dcookie", "vhangup", "uselib", "ustat", "sysfs", "migrate_pages", "move_pages",
+    # a session of its own is a CPU scheduling group of its own (autogroup), out of the worker's share
+    "setsid", "setpgid",
     # identities
     "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
     "setfsuid", "setfsgid", "capset",
