@@ -70,6 +70,10 @@ CASES: list[tuple[str, str, str]] = [
     ("tkill-other", LIBC + "show(libc.syscall(200, 2, 9))", EPERM),
     ("setuid-root", TF + "os.setuid(0)", ERROR),
     ("setgroups", TF + "os.setgroups([0])", ERROR),
+    # a session (a CPU scheduling group) of its own, or another process group: out of the worker's share
+    ("setsid", TF + "os.setsid()", ERROR),
+    ("setpgid", TF + "os.setpgid(0, 0)", ERROR),
+    ("raise-priority", TF + "os.nice(-5)", ERROR),
     ("raise-rlimit", "import resource\nresource.setrlimit(resource.RLIMIT_AS, (-1, -1))", ERROR),
     ("ptrace", LIBC + "show(libc.ptrace(16, 2, None, None))", EPERM),
     ("process-vm-readv", LIBC + "show(libc.syscall(310, 2, None, 0, None, 0, 0))", EPERM),
