@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 RRF_K = 60
 DENSE_CANDIDATES = 320   # FAISS rows read per question before taking each record's best row
 RERANK_DEPTH = 5         # fused candidates the second stage reorders
-RERANK_FEATURES: tuple[str, ...] = ("cosine", "cosine_gap", "coverage", "lexical", "lexical_gap", "fused_rank",
-                                    "answer_cosine")
+# Cheap features only: the cosine to each candidate's whole answer was one too, but embedding five
+# answers at question time made a cold `ask` 3-4 s slower for no gain the dev set could show.
+RERANK_FEATURES: tuple[str, ...] = ("cosine", "cosine_gap", "coverage", "lexical", "lexical_gap", "fused_rank")
 
 
 class Fusion(StrEnum):
@@ -98,13 +99,13 @@ class Searcher:
         if self.calibration is None:
             log.warning("no fitted confidence model for %s; run `coursebot eval --refit`", self.config)
         reranker = load_calibration(index.path.parent, f"rerank:{self.config}")
-        # The second stage is used only when its cross-validated hit@1 beat the fused order's.
-        self.reranker = reranker if reranker is not None and (
+        # The second stage is used only when its cross-validated hit@1 beat the fused order's, and
+        # only a model fitted on features this version computes (an older refit may name others).
+        self.reranker = reranker if reranker is not None and set(reranker.features) <= set(RERANK_FEATURES) and (
             (reranker.cv.get("cv_rerank_hit@1") or 0.0) > (reranker.cv.get("fused_hit@1") or 1.0)) else None
         self.errors = ErrorMatcher({r.entry_id: r.error_patterns for r in index.records
                                     if r.entry_id and r.error_patterns})
         self._token_sets: dict[int, set[str]] = {}
-        self._answer_vectors: dict[int, np.ndarray] = {}
 
     # -- the two retrievers ---------------------------------------------------------------------
     def _query_vector(self, text: str) -> np.ndarray | None:
@@ -150,17 +151,6 @@ class Searcher:
         distinct = set(tokens)
         total = sum(self.index.idf(t) for t in distinct)
         return sum(self.index.idf(t) for t in distinct if not self.index.df.get(t)) / total if total else 1.0
-
-    def answer_cosine(self, query: np.ndarray | None, record: int) -> float:
-        """Second stage: cosine of the question to the record's full text (answer included)."""
-        if query is None or self.embedder is None:
-            return 0.0
-        vec = self._answer_vectors.get(record)
-        if vec is None:
-            vec = np.asarray(self.embedder.embed_documents([self.index.records[record].text[:2000]])[0],
-                             dtype=np.float32)
-            self._answer_vectors[record] = vec
-        return float(np.dot(query, vec) / (np.linalg.norm(query) * np.linalg.norm(vec) or 1.0))
 
     # -- fusion ---------------------------------------------------------------------------------
     def fuse(self, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
@@ -233,7 +223,7 @@ class Searcher:
             lex = math.log1p(max(float(lexical[i]), 0.0))
             rows.append((i, {"cosine": float(max(dense[i], 0.0)), "cosine_gap": float(dense[i]) - d_max,
                              "coverage": self.coverage(tokens, i), "lexical": lex, "lexical_gap": lex - l_max,
-                             "fused_rank": 1.0 / (1 + rank), "answer_cosine": self.answer_cosine(query, i)}))
+                             "fused_rank": 1.0 / (1 + rank)}))
         return rows, ranked
 
     def search(self, question: str, k: int = 3, threshold: float = 0.5) -> SearchResult:
