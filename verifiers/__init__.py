@@ -166,7 +166,8 @@ def close_default() -> None:
         _default = None
 
 
-def verify(code: str, keras: KerasMajor | Literal["both"] = "both", settings: Settings | None = None) -> list[VerifyReport]:
+def verify(code: str, keras: KerasMajor | Literal["both"] = "both",
+           settings: Settings | None = None) -> list[VerifyReport]:
     """Verify ``code`` with Keras 3, 2 or both (``keras`` is "3", "2" or "both")."""
     verifier = get_verifier(settings)
     majors = verifier.settings.keras_versions if keras == "both" else (keras,)

@@ -93,7 +93,7 @@ def _demote(children: dict[int, int], due: dict[int, float]) -> None:
             del due[pid]
         elif when <= now:
             del due[pid]
-            # The child called setsid() first thing: its pid is its process group, and PRIO_PGRP
+            # The child called setpgid(0, 0) first thing: its pid is its process group, and PRIO_PGRP
             # reaches every thread of every process in it (nice is per thread on Linux).
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PGRP, pid, LOWEST_PRIORITY)
