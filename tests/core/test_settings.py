@@ -41,3 +41,9 @@ def test_bad_values_are_one_sentence(name: str, raw: str) -> None:
 
 def test_empty_means_default() -> None:
     assert Settings.from_env({"COURSEBOT_TOP_K": ""}).top_k == Settings().top_k
+
+
+def test_a_tuple_of_literals_takes_its_choices_from_the_type() -> None:
+    assert Settings.from_env({"COURSEBOT_KERAS_VERSIONS": "2"}).keras_versions == ("2",)
+    with pytest.raises(SettingInvalid, match="must be one of: 2, 3"):
+        Settings.from_env({"COURSEBOT_KERAS_VERSIONS": "3,4"})
