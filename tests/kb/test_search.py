@@ -114,6 +114,7 @@ RETRIEVAL_DEV = DEV_SET.with_name("retrieval_dev.jsonl")
 RETRIEVAL_HOLDOUT = DEV_SET.with_name("retrieval_holdout.jsonl")
 RETRIEVAL_HOLDOUT2 = DEV_SET.with_name("retrieval_holdout2.jsonl")   # written after the last fit, never fitted on
 RETRIEVAL_HOLDOUT3 = DEV_SET.with_name("retrieval_holdout3.jsonl")   # the same, by another author
+RETRIEVAL_HOLDOUT4 = DEV_SET.with_name("retrieval_holdout4.jsonl")   # a fresh one, by another author
 
 
 def test_retrieval_sets_cover_every_kind() -> None:
@@ -144,13 +145,18 @@ def test_held_out_retrieval_set_meets_the_targets(searcher: Searcher) -> None:
     # were read whole), hit@3 0.913, declined 67/75 (then hit@1 0.884, declined 72/75, but false
     # abstention 7/103 -> 13/103: the refit declines more, wrongly too)
     (RETRIEVAL_HOLDOUT3, {"hit@1": 0.84, "hit@3": 0.92, "doc_hit@1": 0.9, "abstention": 0.93}, 0.14),
-], ids=["holdout2", "holdout3"])
+    # a fresh set by another author (entries only), measured once before and once after the English
+    # paraphrases and the refit: hit@1 0.714 -> 0.757, hit@3 0.871 -> 0.943, false abstention 10/70 ->
+    # 13/70, declined 43/45 -> 44/45
+    (RETRIEVAL_HOLDOUT4, {"hit@1": 0.72, "hit@3": 0.9, "doc_hit@1": 0.9, "abstention": 0.93}, 0.22),
+], ids=["holdout2", "holdout3", "holdout4"])
 def test_the_later_held_out_sets_do_not_regress(searcher: Searcher, path: Path, floor: dict[str, float],
                                                  most_false_abstention: float) -> None:
     m = evaluate(searcher, load_questions(path), threshold=0.5)["metrics"]
     assert all(m[name] >= value for name, value in floor.items()), m
     assert m["false_abstention"] <= most_false_abstention, m
-    assert all(m["abstention_by_kind"][kind] == 1.0 for kind in ("personal", "financial", "empty")), m
+    refused = {k: v for k, v in m["abstention_by_kind"].items() if k in ("personal", "financial", "empty")}
+    assert {"personal", "financial"} <= set(refused) and all(v == 1.0 for v in refused.values()), m
 
 
 def test_the_abstention_model_is_data_stored_with_the_index(searcher: Searcher, tmp_path: Path) -> None:
