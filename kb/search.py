@@ -106,6 +106,7 @@ class Searcher:
         self.errors = ErrorMatcher({r.entry_id: r.error_patterns for r in index.records
                                     if r.entry_id and r.error_patterns})
         self._token_sets: dict[int, set[str]] = {}
+        self._stored_tokens: dict[str, list[str]] | None = None
 
     # -- the two retrievers ---------------------------------------------------------------------
     def _query_vector(self, text: str) -> np.ndarray | None:
@@ -139,7 +140,11 @@ class Searcher:
             return 0.0
         have = self._token_sets.get(record)
         if have is None:
-            have = set(tokenize(self.index.records[record].text, self.index.tokenizer))
+            if self._stored_tokens is None:   # the build saved every record's tokens: no Kiwi run here
+                self._stored_tokens = self.index.stored_tokens()
+            stored = self._stored_tokens.get(self.index.records[record].hash)
+            have = set(stored if stored is not None else
+                       tokenize(self.index.records[record].text, self.index.tokenizer))
             self._token_sets[record] = have
         distinct = set(tokens)
         total = sum(self.index.idf(t) for t in distinct)

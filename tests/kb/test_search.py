@@ -177,3 +177,16 @@ def test_refit_refuses_held_out_questions(built_index: Settings) -> None:
     out = subprocess.run([sys.executable, "-m", "kb", "eval", str(RETRIEVAL_HOLDOUT), "--refit"],
                          capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=300)
     assert out.returncode == 2 and "held-out" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_coverage_reads_the_tokens_the_build_saved_and_they_equal_a_fresh_tokenization(searcher: Searcher) -> None:
+    from ingest.tokens import tokenize
+
+    tokens = tokenize("Bidirectional LSTM 출력 크기와 파라미터", searcher.index.tokenizer)
+    stored = searcher.index.stored_tokens()
+    for i, record in enumerate(searcher.index.records[:10]):
+        assert stored[record.hash] == tokenize(record.text, searcher.index.tokenizer)
+        have = set(stored[record.hash])
+        total = sum(searcher.index.idf(t) for t in set(tokens))
+        expected = sum(searcher.index.idf(t) for t in set(tokens) if t in have) / total
+        assert searcher.coverage(tokens, i) == pytest.approx(expected)
