@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import itertools
-import os
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +21,7 @@ from verifiers.cache import VerifyCache
 from verifiers.fair import FairQueue, OnWait, QueueFull
 from verifiers.policy import check_policy
 from verifiers.report import ErrorInfo, VerifyReport, differences
-from verifiers.sandbox import KerasWorker
+from verifiers.sandbox import KerasWorker, slots_per_worker
 
 _anonymous = itertools.count()
 
@@ -43,7 +42,7 @@ class Verifier:
     @property
     def concurrency(self) -> int:
         """Snippets one worker runs at once (the setting, or one per CPU core)."""
-        return self.settings.verify_concurrency or os.cpu_count() or 1
+        return slots_per_worker(self.settings)
 
     def queue(self, major: KerasMajor) -> FairQueue:
         with self._lock:

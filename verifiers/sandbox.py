@@ -32,12 +32,17 @@ STARTUP_TIMEOUT = 180.0
 LAUNCH = "import sys; sys.path.insert(0, sys.argv.pop(1)); from verifiers.worker.main import main; main()"
 
 
+def slots_per_worker(settings: Settings) -> int:
+    """Snippets one worker runs at once in its fair queue's slots (the setting, or one per CPU core)."""
+    return settings.verify_concurrency or os.cpu_count() or 1
+
 
 def children_at_once(settings: Settings) -> int:
     """Children one worker may have alive: its slots, plus as many that stepped aside (still running
     at the lowest priority after ``verify_aside_after``, outside the slots). Each has a scratch."""
-    slots = settings.verify_concurrency or os.cpu_count() or 1
+    slots = slots_per_worker(settings)
     return 2 * slots if settings.verify_aside_after > 0 else slots
+
 
 class _Generation:
     """One worker process and the replies it still owes."""
