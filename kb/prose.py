@@ -195,7 +195,12 @@ def _parse(text: str) -> ModelSpec:
         if REVERSED.match(text[layers[i][1]:layers[i + 1][0]]):
             layers[i], layers[i + 1] = layers[i + 1], layers[i]
     spec.layers = [layer for _, _, layer in layers]
-    extra = options(text)
+    # Options written outside any call apply to every layer that takes them; those inside a call
+    # ("GRU(32, return_sequences=True) 그리고 GRU(16)") belong to that call only.
+    outside = text
+    for a, b in taken:
+        outside = outside[:a] + " " * (b - a) + outside[b:]
+    extra = options(outside)
     for layer in spec.layers:
         core = layer.core
         for key, value in extra.items():

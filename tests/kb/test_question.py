@@ -171,3 +171,11 @@ def test_the_particle_ro_follows_the_korean_reading(text: str, particle: str) ->
     from kb.messages import particle_ro
 
     assert particle_ro(text) == particle
+
+
+def test_an_option_inside_one_call_stays_with_that_call() -> None:
+    """Found by trying the CLI: the second GRU was built with the first one's return_sequences=True."""
+    inside = parse("Embedding(5000, 64) 다음 GRU(32, return_sequences=True) 그리고 GRU(16) 쌓으면 전체 파라미터 몇 개?")
+    assert [layer.core.kwargs for layer in inside.layers] == [{}, {"return_sequences": True}, {}]
+    outside = parse("LSTM(32) 다음 LSTM(16), return_sequences=True로 하면?")   # written outside: every RNN
+    assert [layer.core.kwargs for layer in outside.layers] == [{"return_sequences": True}] * 2
