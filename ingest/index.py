@@ -57,7 +57,8 @@ def open_index(settings: Settings, *, notify: Callable[[str], None] | None = Non
     # that died before indexing it is seen here and indexed.
     stale = (index.manifest.get("entry_files") != entry_stamps(settings.entries_dir)
              or index.manifest.get("embedder") != settings.embedder
-             or index.manifest.get("tokenizer") != settings.tokenizer)
+             or index.manifest.get("tokenizer") != settings.tokenizer
+             or "sentence_model" not in index.manifest)   # built before the second stage's view
     if stale:
         build(settings)
         return load_index(settings)

@@ -12,6 +12,7 @@ import numpy as np
 from ingest.generations import current_generation
 from ingest.lexical import LexicalScores
 from ingest.records import Record
+from ingest.sentence_view import SentenceView, load_view
 from kb.core.errors import IndexCorrupt, IndexMissing
 from kb.core.settings import Settings
 
@@ -22,7 +23,8 @@ class Index:
     """A loaded index generation (read-only). Use :func:`load_index` or :func:`open_index`."""
 
     def __init__(self, path: Path, manifest: dict[str, Any], records: list[Record],
-                 dense: Any, rows: np.ndarray, bm25: LexicalScores, df: dict[str, int]) -> None:
+                 dense: Any, rows: np.ndarray, bm25: LexicalScores, df: dict[str, int],
+                 sentence: SentenceView | None = None) -> None:
         self.path = path
         self.manifest = manifest
         self.records = records
@@ -30,6 +32,7 @@ class Index:
         self.rows = rows
         self.bm25 = bm25
         self.df = df
+        self.sentence = sentence   # the second stage's USE rows (None: built without them)
         self.by_key = {r.key: i for i, r in enumerate(records)}
 
     @property
@@ -90,10 +93,13 @@ def load_index(settings: Settings) -> Index:
                 raise ValueError("rows.npy points past the last record")
         bm25 = LexicalScores(gen / "lexical")
         df = json.loads((gen / "lexical" / "df.json").read_text(encoding="utf-8"))
+        sentence = load_view(gen) if manifest.get("sentence_model") else None
+        if sentence is not None:
+            sentence.check(len(records))
     except FileNotFoundError as exc:
         raise IndexCorrupt(str(root), f"{Path(exc.filename or '?').name} is missing") from None
     except IndexCorrupt:
         raise
     except Exception as exc:  # any parse error of any file: the folder cannot be trusted
         raise IndexCorrupt(str(root), f"{type(exc).__name__}: {str(exc)[:120]}") from None
-    return Index(gen, manifest, records, dense, rows, bm25, df)
+    return Index(gen, manifest, records, dense, rows, bm25, df, sentence)

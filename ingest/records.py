@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ingest.sentence_view import paragraphs
 from kb.core.schema import Entry
 
 RecordKind = Literal["entry", "doc"]   # a knowledge-base entry, or a chunk of a raw document
@@ -25,6 +26,7 @@ class Record:
     sources: list[str] = field(default_factory=list)
     hash: str = ""
     error_patterns: list[str] = field(default_factory=list)   # messages the entry explains
+    answer_texts: list[str] = field(default_factory=list)     # answer paragraphs (the second stage's view)
 
     def __post_init__(self) -> None:
         if not self.hash:
@@ -38,4 +40,5 @@ def entry_record(entry: Entry) -> Record:
     dense = [entry.title, entry.question, *entry.paraphrases]
     return Record(key=f"entry:{entry.id}", kind="entry", entry_id=entry.id, title=entry.title,
                   text=lexical, dense_texts=dense, sources=entry.source_docs(),
-                  error_patterns=list(entry.error_patterns))
+                  error_patterns=list(entry.error_patterns),
+                  answer_texts=paragraphs(entry.answer) + paragraphs(entry.answer_en or ""))

@@ -82,10 +82,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         settings = Settings.from_env()
-        if argv is None and args.command in ("ask", "add") and settings.tokenizer == "kiwi":
+        if argv is None and args.command in ("ask", "add"):
+            # a one-shot process: Kiwi and the sentence encoder load in children while the rest imports
+            from ingest.sentence_view import start_early as start_sentence_early
             from ingest.tokens import start_kiwi_early
 
-            start_kiwi_early()  # a one-shot process: Kiwi loads in a child while the rest imports and loads
+            if settings.tokenizer == "kiwi":
+                start_kiwi_early()
+            start_sentence_early()
         handler = {"ask": _cmd_ask, "chat": _cmd_chat, "verify": _cmd_verify, "check": cli_maintain.cmd_check,
                    "add": cli_maintain.cmd_add, "ingest": cli_maintain.cmd_ingest, "eval": cli_maintain.cmd_eval,
                    "gaps": cli_maintain.cmd_gaps}[args.command]

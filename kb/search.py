@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
@@ -21,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from ingest.embed import Embedder
 from ingest.index import Index
+from ingest.sentence_view import encode_query as sentence_query
+from ingest.sentence_view import installed as sentence_installed
 from ingest.tokens import tokenize
 from kb.calibration import Calibration, load_calibration
 from kb.error_match import ErrorMatcher, ErrorRoute
@@ -33,7 +36,13 @@ DENSE_CANDIDATES = 320   # FAISS rows read per question before taking each recor
 RERANK_DEPTH = 5         # fused candidates the second stage reorders
 # Cheap features only: the cosine to each candidate's whole answer was one too, but embedding five
 # answers at question time made a cold `ask` 3-4 s slower for no gain the dev set could show.
-RERANK_FEATURES: tuple[str, ...] = ("cosine", "cosine_gap", "coverage", "lexical", "lexical_gap", "fused_rank")
+FIRST_STAGE_FEATURES: tuple[str, ...] = ("cosine", "cosine_gap", "coverage", "lexical", "lexical_gap", "fused_rank")
+# The Universal Sentence Encoder's view of each candidate (ingest.sentence_view): its best cosine to
+# the entry's short texts and to its answer paragraphs, each also as a gap to the best entry's, and
+# the entry's rank among all entries by the first.
+SENTENCE_FEATURES: tuple[str, ...] = ("sentence", "sentence_gap", "sentence_answer", "sentence_answer_gap",
+                                      "sentence_rank")
+RERANK_FEATURES: tuple[str, ...] = FIRST_STAGE_FEATURES + SENTENCE_FEATURES
 
 
 class Fusion(StrEnum):
@@ -65,6 +74,18 @@ class Hit(BaseModel):
     @field_serializer("confidence")
     def _confidence(self, confidence: float) -> float:
         return round(confidence, 3)
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What the first stage found for one question."""
+
+    about: str                  # the question reduced to what it is about (kb.focus)
+    tokens: list[str]           # its BM25 tokens
+    query: np.ndarray | None    # its e5 vector
+    dense: np.ndarray           # each record's best e5 cosine
+    lexical: np.ndarray         # each record's BM25 score
+    fused: np.ndarray           # the fused ranking score
 
 
 class SearchResult(BaseModel):
@@ -101,7 +122,11 @@ class Searcher:
         reranker = load_calibration(index.path.parent, f"rerank:{self.config}")
         # The second stage is used only when its cross-validated hit@1 beat the fused order's, and
         # only a model fitted on features this version computes (an older refit may name others).
-        self.reranker = reranker if reranker is not None and set(reranker.features) <= set(RERANK_FEATURES) and (
+        # Without the sentence view (an index built without it, or the encoder not installed) only a
+        # model of first-stage features can be used.
+        self.sentence = index.sentence if index.sentence is not None and sentence_installed() else None
+        usable = set(RERANK_FEATURES if self.sentence is not None else FIRST_STAGE_FEATURES)
+        self.reranker = reranker if reranker is not None and set(reranker.features) <= usable and (
             (reranker.cv.get("cv_rerank_hit@1") or 0.0) > (reranker.cv.get("fused_hit@1") or 1.0)) else None
         self.errors = ErrorMatcher({r.entry_id: r.error_patterns for r in index.records
                                     if r.entry_id and r.error_patterns})
@@ -208,37 +233,49 @@ class Searcher:
 
     def candidates(self, question: str) -> list[tuple[int, dict[str, float]]]:
         """The fused top candidates with the second stage's features (what the reranker is fitted on)."""
-        return self._candidates(*self._retrieve(question))[0]
+        return self._candidates(self._retrieve(question))[0]
 
-    def _retrieve(self, question: str) -> tuple[list[str], np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+    def _retrieve(self, question: str) -> Retrieved:
         about = focus(question)
+        text = about.dense_text or question
         tokens = tokenize(about.lexical_text, self.index.tokenizer)
-        query = self._query_vector(about.dense_text or question)
+        query = self._query_vector(text)
         dense = self.dense_scores(query)
         lexical = self.lexical_scores(tokens)
-        return tokens, query, dense, lexical, self.fuse(dense, lexical)
+        return Retrieved(text, tokens, query, dense, lexical, self.fuse(dense, lexical))
 
-    def _candidates(self, tokens: list[str], query: np.ndarray | None, dense: np.ndarray, lexical: np.ndarray,
-                    fused: np.ndarray) -> tuple[list[tuple[int, dict[str, float]]], list[int]]:
-        ranked = [int(i) for i in np.argsort(-fused, kind="stable")]
+    def sentence_scores(self, text: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Each record's best USE cosine to ``text`` over its short texts and over its answer paragraphs."""
+        query = sentence_query(text) if self.sentence is not None else None
+        if query is None or self.sentence is None:
+            return None
+        return self.sentence.best(query, len(self.index.records))
+
+    def _candidates(self, got: Retrieved) -> tuple[list[tuple[int, dict[str, float]]], list[int]]:
+        tokens, dense, lexical = got.tokens, got.dense, got.lexical
+        ranked = [int(i) for i in np.argsort(-got.fused, kind="stable")]
         d_max = float(dense.max()) if len(dense) else 0.0
         l_max = math.log1p(max(float(lexical.max()), 0.0)) if len(lexical) else 0.0
+        view = self.sentence_scores(got.about)
         rows = []
         for rank, i in enumerate(ranked[:RERANK_DEPTH]):
             lex = math.log1p(max(float(lexical[i]), 0.0))
-            rows.append((i, {"cosine": float(max(dense[i], 0.0)), "cosine_gap": float(dense[i]) - d_max,
-                             "coverage": self.coverage(tokens, i), "lexical": lex, "lexical_gap": lex - l_max,
-                             "fused_rank": 1.0 / (1 + rank)}))
+            row = {"cosine": float(max(dense[i], 0.0)), "cosine_gap": float(dense[i]) - d_max,
+                   "coverage": self.coverage(tokens, i), "lexical": lex, "lexical_gap": lex - l_max,
+                   "fused_rank": 1.0 / (1 + rank)}
+            row.update(_sentence_features(view, i))
+            rows.append((i, row))
         return rows, ranked
 
     def search(self, question: str, k: int = 3, threshold: float = 0.5) -> SearchResult:
         question = question.strip()
         if not question or not self.index.records:
             return SearchResult(question=question, hits=[], confidence=0.0, answered=False, threshold=threshold)
-        tokens, query, dense, lexical, fused = self._retrieve(question)
+        got = self._retrieve(question)
+        tokens, query, dense, lexical, fused = got.tokens, got.query, got.dense, got.lexical, got.fused
         ranked = [int(i) for i in np.argsort(-fused, kind="stable")]
         if self.reranker is not None:
-            rows, ranked = self._candidates(tokens, query, dense, lexical, fused)
+            rows, ranked = self._candidates(got)
             reranker = self.reranker
             head = [i for i, _ in sorted(rows, key=lambda row: -reranker.predict(row[1]))]
             ranked = head + ranked[len(head):]
@@ -269,6 +306,15 @@ class Searcher:
         return SearchResult(question=question, hits=hits, confidence=conf, answered=conf >= threshold,
                             threshold=threshold, features=features,
                             error_route=route.entry_id if route else None)
+
+
+def _sentence_features(view: tuple[np.ndarray, np.ndarray] | None, i: int) -> dict[str, float]:
+    if view is None:
+        return dict.fromkeys(SENTENCE_FEATURES, 0.0)
+    short, answer = view
+    return {"sentence": float(short[i]), "sentence_gap": float(short[i] - short.max()),
+            "sentence_answer": float(answer[i]), "sentence_answer_gap": float(answer[i] - answer.max()),
+            "sentence_rank": 1.0 / (1 + int((short > short[i]).sum()))}
 
 
 def search(index: Index, question: str, k: int = 3, threshold: float = 0.5) -> SearchResult:

@@ -33,14 +33,14 @@ def test_dev_set_is_large_and_varied() -> None:
 
 
 def test_dev_set_meets_the_quality_targets(searcher: Searcher) -> None:
-    m = evaluate(searcher, load_questions(DEV_SET), threshold=0.5)["metrics"]
+    m = evaluate(searcher, load_questions(DEV_SET), threshold=THRESHOLD)["metrics"]
     assert m["hit@1"] >= 0.90 and m["hit@3"] >= 0.97, m
     assert m["abstention"] >= 0.9 and m["false_abstention"] <= 0.03, m
 
 
 def test_held_out_questions_generalise(searcher: Searcher) -> None:
     """Questions never used to fit the confidence: a guard against overfitting the dev set."""
-    m = evaluate(searcher, load_questions(DEV_SET.with_name("holdout_questions.jsonl")), threshold=0.5)["metrics"]
+    m = evaluate(searcher, load_questions(DEV_SET.with_name("holdout_questions.jsonl")), threshold=THRESHOLD)["metrics"]
     assert m["hit@1"] >= 0.85 and m["hit@3"] >= 0.93, m
     assert m["abstention"] >= 0.8 and m["false_abstention"] <= 0.1, m
 
@@ -110,16 +110,21 @@ def test_asking_never_imports_heavy_libraries(built_index: Settings, flags: list
     assert json.loads(out.stdout)["answered"] is True
 
 
+THRESHOLD = Settings().abstain_threshold
 RETRIEVAL_DEV = DEV_SET.with_name("retrieval_dev.jsonl")
-RETRIEVAL_HOLDOUT = DEV_SET.with_name("retrieval_holdout.jsonl")
-RETRIEVAL_HOLDOUT2 = DEV_SET.with_name("retrieval_holdout2.jsonl")   # written after the last fit, never fitted on
-RETRIEVAL_HOLDOUT3 = DEV_SET.with_name("retrieval_holdout3.jsonl")   # the same, by another author
-RETRIEVAL_HOLDOUT4 = DEV_SET.with_name("retrieval_holdout4.jsonl")   # a fresh one, by another author
+# Held out when written, each measured before it was fitted on (README); fitted on since the second
+# stage read the sentence view, so now regression floors only.
+RETRIEVAL_DEV3 = DEV_SET.with_name("retrieval_dev3.jsonl")
+RETRIEVAL_DEV4 = DEV_SET.with_name("retrieval_dev4.jsonl")
+RETRIEVAL_DEV5 = DEV_SET.with_name("retrieval_dev5.jsonl")
+RETRIEVAL_DEV6 = DEV_SET.with_name("retrieval_dev6.jsonl")
+# Never fitted on: written by a helper who read only the entries, measured once before and once after.
+RETRIEVAL_HOLDOUT = DEV_SET.with_name("retrieval_holdout5.jsonl")
 
 
 def test_retrieval_sets_cover_every_kind() -> None:
-    for path, n_in, n_out in ((RETRIEVAL_DEV, 60, 60), (RETRIEVAL_HOLDOUT, 40, 40), (RETRIEVAL_HOLDOUT2, 60, 60),
-                                (RETRIEVAL_HOLDOUT3, 60, 60)):
+    for path, n_in, n_out in ((RETRIEVAL_DEV, 60, 60), (RETRIEVAL_DEV3, 40, 40), (RETRIEVAL_DEV4, 60, 60),
+                                (RETRIEVAL_DEV5, 60, 60)):
         questions = load_questions(path)
         kinds = {q.kind for q in questions}
         assert sum(not q.out_of_scope for q in questions) >= n_in and sum(q.out_of_scope for q in questions) >= n_out
@@ -129,30 +134,39 @@ def test_retrieval_sets_cover_every_kind() -> None:
         assert near * 2 >= sum(q.out_of_scope for q in questions)
 
 
-def test_held_out_retrieval_set_meets_the_targets(searcher: Searcher) -> None:
-    """Never fitted on: entry hit@1, false abstention and out-of-scope declined on unseen questions."""
-    m = evaluate(searcher, load_questions(RETRIEVAL_HOLDOUT), threshold=0.5)["metrics"]
-    assert m["hit@1"] >= 0.85 and m["hit@3"] >= 0.95 and m["doc_hit@1"] >= 0.95, m
-    assert m["false_abstention"] <= 0.12 and m["abstention"] >= 0.9, m
-    assert m["abstention_by_kind"]["personal"] == 1.0 and m["abstention_by_kind"]["financial"] == 1.0, m
+def test_the_held_out_set_is_large_varied_and_never_fitted_on() -> None:
+    questions = load_questions(RETRIEVAL_HOLDOUT)
+    assert sum(not q.out_of_scope for q in questions) >= 100 and sum(q.out_of_scope for q in questions) >= 50
+    assert {"korean", "english", "code", "error", "keyword", "near_miss", "personal", "financial", "injection",
+            "off_topic", "gibberish"} <= {q.kind for q in questions}
+    from kb.calibration import PACKAGED
+
+    for model in json.loads(PACKAGED.read_text(encoding="utf-8")).values():
+        assert not any("holdout" in name for name in model["fitted_on"]), model["fitted_on"]
+
+
+def test_held_out_retrieval_set_does_not_regress(searcher: Searcher) -> None:
+    """Never fitted on. Before the sentence view and the refit on seven sets: hit@1 0.85, hit@3 0.95,
+    false abstention 7/100, declined 48/50; after: 0.86, 0.95, 3/100, 45/50 (near-misses 23 -> 20 of 25)."""
+    m = evaluate(searcher, load_questions(RETRIEVAL_HOLDOUT), threshold=THRESHOLD)["metrics"]
+    assert m["hit@1"] >= 0.84 and m["hit@3"] >= 0.93 and m["doc_hit@1"] >= 0.95, m
+    assert m["false_abstention"] <= 0.05 and m["abstention"] >= 0.88, m
+    assert all(m["abstention_by_kind"][k] == 1.0 for k in ("personal", "financial", "injection", "gibberish")), m
 
 
 @pytest.mark.parametrize(("path", "floor", "most_false_abstention"), [
-    # written after the shipped model was fitted; when added: hit@1 0.797, hit@3 0.969, declined 60/64
-    # (with English paraphrases and the model refitted on all dev files: hit@1 0.891, declined 64/64)
-    (RETRIEVAL_HOLDOUT2, {"hit@1": 0.85, "hit@3": 0.95, "doc_hit@1": 0.9, "abstention": 0.95}, 0.08),
-    # by another author, who never saw an answer; when added: hit@1 0.786 (0.806 once multi-line errors
-    # were read whole), hit@3 0.913, declined 67/75 (then hit@1 0.884, declined 72/75, but false
-    # abstention 7/103 -> 13/103: the refit declines more, wrongly too)
-    (RETRIEVAL_HOLDOUT3, {"hit@1": 0.84, "hit@3": 0.92, "doc_hit@1": 0.9, "abstention": 0.93}, 0.14),
-    # a fresh set by another author (entries only), measured once before and once after the English
-    # paraphrases and the refit: hit@1 0.714 -> 0.757, hit@3 0.871 -> 0.943, false abstention 10/70 ->
-    # 13/70, declined 43/45 -> 44/45
-    (RETRIEVAL_HOLDOUT4, {"hit@1": 0.72, "hit@3": 0.9, "doc_hit@1": 0.9, "abstention": 0.93}, 0.22),
-], ids=["holdout2", "holdout3", "holdout4"])
-def test_the_later_held_out_sets_do_not_regress(searcher: Searcher, path: Path, floor: dict[str, float],
-                                                 most_false_abstention: float) -> None:
-    m = evaluate(searcher, load_questions(path), threshold=0.5)["metrics"]
+    # each: when it was held out -> now (fitted on). dev3: hit@1 0.875 -> 0.938, declined 43/44 -> 43/44
+    (RETRIEVAL_DEV3, {"hit@1": 0.9, "hit@3": 0.97, "doc_hit@1": 0.93, "abstention": 0.95}, 0.1),
+    # dev4: hit@1 0.891 -> 0.938, declined 64/64 -> 64/64
+    (RETRIEVAL_DEV4, {"hit@1": 0.9, "hit@3": 0.93, "doc_hit@1": 0.95, "abstention": 0.97}, 0.07),
+    # dev5: hit@1 0.884 -> 0.942, false abstention 13/103 -> 5/103, declined 72/75 -> 71/75
+    (RETRIEVAL_DEV5, {"hit@1": 0.9, "hit@3": 0.93, "doc_hit@1": 0.95, "abstention": 0.92}, 0.07),
+    # dev6: hit@1 0.757 -> 0.829, false abstention 13/70 -> 7/70, declined 44/45 -> 43/45
+    (RETRIEVAL_DEV6, {"hit@1": 0.8, "hit@3": 0.92, "doc_hit@1": 0.9, "abstention": 0.93}, 0.12),
+], ids=["dev3", "dev4", "dev5", "dev6"])
+def test_the_earlier_held_out_sets_do_not_regress(searcher: Searcher, path: Path, floor: dict[str, float],
+                                                   most_false_abstention: float) -> None:
+    m = evaluate(searcher, load_questions(path), threshold=THRESHOLD)["metrics"]
     assert all(m[name] >= value for name, value in floor.items()), m
     assert m["false_abstention"] <= most_false_abstention, m
     refused = {k: v for k, v in m["abstention_by_kind"].items() if k in ("personal", "financial", "empty")}
