@@ -8,6 +8,7 @@ Layout of ``var/index/``::
     g000007/dense.faiss      IndexFlatIP over L2-normalised vectors (cosine)
     g000007/rows.npy         which record each FAISS row belongs to
     g000007/lexical/         the bm25s index over Korean-aware tokens
+    g000007/sentence/        USE vectors of each entry's short texts and answer paragraphs (the reranker's)
 
 A build writes a new generation folder and then points ``CURRENT`` at it, so a reader never sees a
 half-written index and a build killed mid-way leaves the previous one in place. Writers take

@@ -96,7 +96,8 @@ def _serve(request: bytes) -> bytes:
     encoder = sentence_encoder()
     if encoder is None:
         raise RuntimeError("no sentence encoder")   # the child ends; the parent then reports it missing
-    return encoder.encode([request.decode("utf-8")])[0].astype(np.float32).tobytes()
+    vector: np.ndarray = encoder.encode([request.decode("utf-8")])[0]
+    return vector.astype(np.float32).tobytes()
 
 
 # Loading USE is about 0.7 s of Python (its tokenizer model is parsed in pure Python) that holds the
