@@ -29,6 +29,8 @@ FEATURES: tuple[str, ...] = (
     "cosine_z",        # how far the top cosine stands above the others (z-score over all records)
     "coverage",        # idf-weighted share of the question's tokens the top hit contains
     "unseen",          # idf-weighted share of the question's tokens no record contains at all
+    "unseen_latin",    # the same over its Latin tokens only (layer names, arguments, English terms) ...
+    "unseen_korean",   # ... and over its Korean ones (everyday Korean words no entry uses are common)
     "lexical",         # log(1 + BM25 score of the top hit)
     "lexical_margin",  # log(1 + BM25 top-1) - log(1 + BM25 top-2)
     "agree",           # 1 when the dense and the lexical rankings put the same record first

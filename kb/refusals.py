@@ -37,11 +37,14 @@ PERSONAL = [
 ]
 NOT_PERSONAL = re.compile(r"(메모리\s*주소|memory address|ip\s*address|주소\s*값|url)", re.I)
 FINANCIAL = [
-    re.compile(r"(주식|주가|종목|매수|매도|투자|코인|비트코인|가상화폐|암호화폐|코스피|코스닥|나스닥|ETF|적금|포트폴리오|"
-               r"\bstocks?\b|\binvest(ing|ment)?\b|crypto|bitcoin|\bETFs?\b|portfolio|savings)", re.I),
+    re.compile(r"(주식|주가|종목|매수|매도|투자|코인|비트코인|이더리움|가상화폐|암호화폐|코스피|코스닥|나스닥|ETF|적금|"
+               r"포트폴리오|\bstocks?\b|\binvest(ing|ment)?\b|crypto|bitcoin|ethereum|\bETFs?\b|portfolio|savings)", re.I),
 ]
-ADVICE = re.compile(r"(사(야|도|면|는\s*게)|살까|팔(아야|까)|넣어도|추천|오를까|내릴까|조언|좋을까|어떻게\s*짜|해도\s*될까|"
+ADVICE = re.compile(r"(사(야|도|면|는\s*게)|살까|팔(아야|까)|넣어도|추천|오를까|내릴까|조언|좋을까|어떻게\s*짜|도\s*될까|"
                     r"\bshould\b|\bbuy\b|\bsell\b|recommend|advice|which)", re.I)
+
+# A market named as the data a model learns from, not as something to buy.
+AS_DATA = re.compile(r"(주가|주식|코인|비트코인|stock(\s*price)?s?|crypto)\s*(데이터|시계열|dataset|data|series)", re.I)
 
 
 def check(question: str) -> Refusal | None:
@@ -49,6 +52,7 @@ def check(question: str) -> Refusal | None:
     text = question.strip()
     if any(p.search(text) for p in PERSONAL) and not NOT_PERSONAL.search(text):
         return Refusal(kind=RefusalKind.PERSONAL, message=REFUSAL_MESSAGES[RefusalKind.PERSONAL])
-    if any(p.search(text) for p in FINANCIAL) and ADVICE.search(text):
+    markets = AS_DATA.sub(" ", text)   # "주가 데이터로 학습한 LSTM에 ... 넣어도 될까요?" asks about the model
+    if any(p.search(markets) for p in FINANCIAL) and ADVICE.search(text):
         return Refusal(kind=RefusalKind.FINANCIAL, message=REFUSAL_MESSAGES[RefusalKind.FINANCIAL])
     return None

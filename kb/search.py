@@ -176,11 +176,11 @@ class Searcher:
         found = sum(self.index.idf(t) for t in distinct if t in have)
         return found / total if total else 0.0
 
-    def unseen(self, tokens: list[str]) -> float:
-        """idf-weighted share of the question's distinct tokens that no record contains."""
+    def unseen(self, tokens: list[str], *, empty: float = 1.0) -> float:
+        """idf-weighted share of the question's distinct tokens that no record contains (``empty`` if none)."""
         distinct = set(tokens)
         total = sum(self.index.idf(t) for t in distinct)
-        return sum(self.index.idf(t) for t in distinct if not self.index.df.get(t)) / total if total else 1.0
+        return sum(self.index.idf(t) for t in distinct if not self.index.df.get(t)) / total if total else empty
 
     # -- fusion ---------------------------------------------------------------------------------
     def fuse(self, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
@@ -226,6 +226,8 @@ class Searcher:
         return {
             "cosine": float(max(dense[top], 0.0)), "cosine_margin": c1 - c2, "cosine_z": z,
             "coverage": self.coverage(tokens, top), "unseen": self.unseen(tokens),
+            "unseen_latin": self.unseen([t for t in tokens if t.isascii()], empty=0.0),
+            "unseen_korean": self.unseen([t for t in tokens if not t.isascii()], empty=0.0),
             "lexical": math.log1p(max(float(lexical[top]), 0.0)), "lexical_margin": l1 - l2,
             "agree": float(agree),
             "length": math.log1p(len(set(tokens))),

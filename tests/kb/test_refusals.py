@@ -17,6 +17,7 @@ from kb.search import Hit
     ("LSTM으로 주가 예측해서 삼성전자 지금 사야 할까요?", RefusalKind.FINANCIAL),
     ("Which stocks should I buy according to your LSTM model?", RefusalKind.FINANCIAL),
     ("비트코인 투자 추천해 주세요", RefusalKind.FINANCIAL),
+    ("LSTM이 이더리움 오른다고 예측했는데 지금 풀매수 가도 될까요?", RefusalKind.FINANCIAL),
 ])
 def test_refused(question: str, kind: RefusalKind) -> None:
     refusal = check(question)
@@ -29,6 +30,7 @@ def test_refused(question: str, kind: RefusalKind) -> None:
     "학생 질문: return_sequences=True와 False의 차이가 뭔가요?",
     "Embedding 가중치 행렬은 메모리 주소처럼 인덱스로 찾는 건가요?",
     "What does the student model learn in knowledge distillation?",
+    "주가 데이터로 학습한 LSTM에 Dropout을 넣어도 될까요?",
 ])
 def test_course_questions_are_not_refused(question: str) -> None:
     assert check(question) is None

@@ -118,8 +118,11 @@ RETRIEVAL_DEV3 = DEV_SET.with_name("retrieval_dev3.jsonl")
 RETRIEVAL_DEV4 = DEV_SET.with_name("retrieval_dev4.jsonl")
 RETRIEVAL_DEV5 = DEV_SET.with_name("retrieval_dev5.jsonl")
 RETRIEVAL_DEV6 = DEV_SET.with_name("retrieval_dev6.jsonl")
-# Never fitted on: written by a helper who read only the entries, measured once before and once after.
-RETRIEVAL_HOLDOUT = DEV_SET.with_name("retrieval_holdout5.jsonl")
+# Never fitted on: each written by a helper who read only the entries. holdout5 was measured before
+# and after the sentence view and then looked into (two error_patterns came from it); holdout6 is clean:
+# measured once before this change and once after.
+RETRIEVAL_HOLDOUT5 = DEV_SET.with_name("retrieval_holdout5.jsonl")
+RETRIEVAL_HOLDOUT = DEV_SET.with_name("retrieval_holdout6.jsonl")
 
 
 def test_retrieval_sets_cover_every_kind() -> None:
@@ -134,8 +137,9 @@ def test_retrieval_sets_cover_every_kind() -> None:
         assert near * 2 >= sum(q.out_of_scope for q in questions)
 
 
-def test_the_held_out_set_is_large_varied_and_never_fitted_on() -> None:
-    questions = load_questions(RETRIEVAL_HOLDOUT)
+@pytest.mark.parametrize("path", [RETRIEVAL_HOLDOUT5, RETRIEVAL_HOLDOUT], ids=["holdout5", "holdout6"])
+def test_the_held_out_sets_are_large_varied_and_never_fitted_on(path: Path) -> None:
+    questions = load_questions(path)
     assert sum(not q.out_of_scope for q in questions) >= 100 and sum(q.out_of_scope for q in questions) >= 50
     assert {"korean", "english", "code", "error", "keyword", "near_miss", "personal", "financial", "injection",
             "off_topic", "gibberish"} <= {q.kind for q in questions}
@@ -145,23 +149,29 @@ def test_the_held_out_set_is_large_varied_and_never_fitted_on() -> None:
         assert not any("holdout" in name for name in model["fitted_on"]), model["fitted_on"]
 
 
-def test_held_out_retrieval_set_does_not_regress(searcher: Searcher) -> None:
-    """Never fitted on. Before the sentence view and the refit on seven sets: hit@1 0.85, hit@3 0.95,
-    false abstention 7/100, declined 48/50; after: 0.86, 0.95, 3/100, 45/50 (near-misses 23 -> 20 of 25)."""
-    m = evaluate(searcher, load_questions(RETRIEVAL_HOLDOUT), threshold=THRESHOLD)["metrics"]
-    assert m["hit@1"] >= 0.84 and m["hit@3"] >= 0.93 and m["doc_hit@1"] >= 0.95, m
-    assert m["false_abstention"] <= 0.05 and m["abstention"] >= 0.88, m
+@pytest.mark.parametrize(("path", "floor", "most_false_abstention"), [
+    # holdout6, clean. Before (4699f95) -> after: hit@1 0.86 -> 0.89, hit@3 0.94 -> 0.94, false abstention
+    # 16/100 -> 5/100, declined 48/50 -> 46/50 (near-misses 23 -> 21 of 25)
+    (RETRIEVAL_HOLDOUT, {"hit@1": 0.87, "hit@3": 0.92, "doc_hit@1": 0.95, "abstention": 0.9}, 0.07),
+    # holdout5, looked into. 0.85 -> 0.89, 0.95 -> 0.97, 7/100 -> 2/100, 48/50 -> 47/50
+    (RETRIEVAL_HOLDOUT5, {"hit@1": 0.87, "hit@3": 0.95, "doc_hit@1": 0.95, "abstention": 0.92}, 0.04),
+], ids=["holdout6", "holdout5"])
+def test_held_out_retrieval_sets_do_not_regress(searcher: Searcher, path: Path, floor: dict[str, float],
+                                                 most_false_abstention: float) -> None:
+    m = evaluate(searcher, load_questions(path), threshold=THRESHOLD)["metrics"]
+    assert all(m[name] >= value for name, value in floor.items()), m
+    assert m["false_abstention"] <= most_false_abstention, m
     assert all(m["abstention_by_kind"][k] == 1.0 for k in ("personal", "financial", "injection", "gibberish")), m
 
 
 @pytest.mark.parametrize(("path", "floor", "most_false_abstention"), [
-    # each: when it was held out -> now (fitted on). dev3: hit@1 0.875 -> 0.938, declined 43/44 -> 43/44
+    # each: when it was held out -> now (fitted on). dev3: hit@1 0.896 -> 0.938, declined 43/44 -> 44/44
     (RETRIEVAL_DEV3, {"hit@1": 0.9, "hit@3": 0.97, "doc_hit@1": 0.93, "abstention": 0.95}, 0.1),
-    # dev4: hit@1 0.891 -> 0.938, declined 64/64 -> 64/64
+    # dev4: hit@1 0.891 -> 0.938, false abstention 3/64 -> 1/64, declined 64/64 -> 64/64
     (RETRIEVAL_DEV4, {"hit@1": 0.9, "hit@3": 0.93, "doc_hit@1": 0.95, "abstention": 0.97}, 0.07),
-    # dev5: hit@1 0.884 -> 0.942, false abstention 13/103 -> 5/103, declined 72/75 -> 71/75
+    # dev5: hit@1 0.884 -> 0.942, false abstention 13/103 -> 1/103, declined 72/75 -> 71/75
     (RETRIEVAL_DEV5, {"hit@1": 0.9, "hit@3": 0.93, "doc_hit@1": 0.95, "abstention": 0.92}, 0.07),
-    # dev6: hit@1 0.757 -> 0.829, false abstention 13/70 -> 7/70, declined 44/45 -> 43/45
+    # dev6: hit@1 0.757 -> 0.829, false abstention 13/70 -> 6/70, declined 44/45 -> 44/45
     (RETRIEVAL_DEV6, {"hit@1": 0.8, "hit@3": 0.92, "doc_hit@1": 0.9, "abstention": 0.93}, 0.12),
 ], ids=["dev3", "dev4", "dev5", "dev6"])
 def test_the_earlier_held_out_sets_do_not_regress(searcher: Searcher, path: Path, floor: dict[str, float],
