@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kiwipiepy import Kiwi, Token
 
 TOKENIZERS = ("bigram", "kiwi")
-VERSION = 3  # bump when tokens change: stored tokens of an older version are not reused
+VERSION = 4  # bump when tokens change: stored tokens of an older version are not reused
 
 HANGUL_RUN = re.compile(r"[가-힣]+")
 LATIN_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
@@ -39,6 +39,17 @@ STOPWORDS = frozenset(
     "i my me you it its this that these those can could should would when which there here "
     "vs as at by from if not no so than then into about get got".split()
 )
+# Tools and models students write in Hangul. Each also gives its Latin token, so "파이토치" matches
+# "PyTorch" and counts as the unknown domain term it is (the abstention model weighs never-seen Latin
+# tokens apart from never-seen Korean words, most of which are everyday words no entry happens to use).
+LOANWORDS = {
+    "파이토치": "pytorch", "텐서플로우": "tensorflow", "텐서플로": "tensorflow", "케라스": "keras",
+    "트랜스포머": "transformer", "어텐션": "attention", "버트": "bert", "지피티": "gpt", "허깅페이스": "huggingface",
+    "넘파이": "numpy", "판다스": "pandas", "사이킷런": "sklearn", "쿠다": "cuda", "워드투벡": "word2vec",
+    "글로브": "glove", "패스트텍스트": "fasttext", "센텐스피스": "sentencepiece", "토크나이저": "tokenizer",
+    "옵티마이저": "optimizer", "아담": "adam", "배치정규화": "batchnormalization", "레이어정규화": "layernormalization",
+}
+LOANWORD = re.compile("|".join(sorted(LOANWORDS, key=len, reverse=True)))
 BULK_MIN = 64  # fewer texts than this are tokenized one by one: a worker pool is not worth building
 KIWI_TAGS = ("NNG", "NNP", "NNB", "NR", "SL", "SH", "SN", "VV", "VA", "XR", "MAG")
 
@@ -132,7 +143,7 @@ def tokenize_many(texts: list[str], mode: str = "bigram") -> list[list[str]]:
     korean: list[list[str]] = [[] for _ in texts]
     for i, analysed in zip(todo, _kiwi_pool().tokenize(hangul[i] for i in todo), strict=True):
         korean[i] = _kept(analysed)
-    return [k + latin_tokens(t) for k, t in zip(korean, texts, strict=True)]
+    return [k + latin_tokens(t) + loanword_tokens(t) for k, t in zip(korean, texts, strict=True)]
 
 
 def _serve_morphemes(request: bytes) -> bytes:
@@ -148,8 +159,13 @@ def start_kiwi_early() -> bool:
     return KIWI_HELPER.start()
 
 
+def loanword_tokens(text: str) -> list[str]:
+    """The Latin token of each tool or model name written in Hangul (:data:`LOANWORDS`)."""
+    return [LOANWORDS[m.group(0)] for m in LOANWORD.finditer(text.replace(" ", ""))] if HANGUL_RUN.search(text) else []
+
+
 def tokenize(text: str, mode: str = "bigram") -> list[str]:
     """Tokens of ``text`` for BM25 (``mode`` is ``bigram`` or ``kiwi``)."""
     korean = kiwi_tokens(text) if mode == "kiwi" else hangul_bigrams(text)
-    return korean + latin_tokens(text)
+    return korean + latin_tokens(text) + loanword_tokens(text)
 

@@ -79,6 +79,13 @@ def test_tokens_keep_keras_identifiers_matchable() -> None:
     assert "파라미터" in tokenize("LSTM의 파라미터 수", "kiwi")
 
 
+@pytest.mark.parametrize("mode", ["kiwi", "bigram"])
+def test_tools_written_in_hangul_also_give_their_latin_token(mode: str) -> None:
+    assert {"pytorch", "lstm"} <= set(tokenize("파이토치 LSTM 예제", mode))
+    assert "batchnormalization" in tokenize("배치 정규화는 Conv1D 뒤에 넣나요?", mode)
+    assert not {"pytorch", "bert", "adam"} & set(tokenize("버튼을 누르면 LSTM 파라미터 수가 나와요", mode))
+
+
 def test_build_writes_a_readable_folder(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var", entries_dir=copy_entries(tmp_path, SOME))
     stats = build(settings)
