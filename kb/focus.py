@@ -3,7 +3,9 @@
 A question may hold pasted Keras code, a traceback and an error line next to the student's own
 words. :func:`focus` splits it: prose lines are kept whole (and count twice for BM25), a code line
 only contributes the layer classes it calls and the keyword arguments it sets, traceback frames
-contribute nothing, and the sandbox's own failures (``Timeout: ...``) are dropped.
+contribute nothing, and the sandbox's own failures (``Timeout: ...``) are dropped. When the student's
+words name some of the code's layers or arguments ("lstm 파라미터가 117248개로 나오는데"), only those
+are kept: the Embedding, Dropout and Dense around them are incidental.
 """
 
 from __future__ import annotations
@@ -72,6 +74,18 @@ def _code_names(line: str) -> list[str] | None:
     return names if code else None
 
 
+def _named_in(names: tuple[str, ...], said: str) -> tuple[str, ...]:
+    """The layer classes the student's words name, if they name any (else all), and likewise the
+    arguments and functions: what the question is about among what the pasted code happens to hold."""
+    def named(group: list[str]) -> list[str]:
+        found = [n for n in group if re.search(rf"(?<![a-z0-9_]){re.escape(n.lower())}(?![a-z0-9_])", said)]
+        return found or group
+
+    layers = named([n for n in names if n[:1].isupper()])
+    others = named([n for n in names if not n[:1].isupper()])
+    return tuple(n for n in names if n in layers or n in others)
+
+
 def focus(question: str) -> Focus:
     text = strip_sandbox(question)
     fenced = FENCE.findall(text)
@@ -94,7 +108,9 @@ def focus(question: str) -> Focus:
         else:
             has_code = True
             names.extend(found)
-    unique = tuple(dict.fromkeys(names))
+    unique = tuple(n for n in dict.fromkeys(names) if n not in UNINFORMATIVE)
+    if prose:
+        unique = _named_in(unique, " ".join(prose).lower())
     if not prose and not unique:
         return Focus(question.strip(), (), has_code)
     return Focus(" ".join(prose), unique, has_code)
