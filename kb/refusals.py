@@ -20,6 +20,7 @@ from kb.refusal_messages import REFUSAL_MESSAGES
 class RefusalKind(StrEnum):
     PERSONAL = "personal_data"
     FINANCIAL = "financial_advice"
+    INSTRUCTIONS = "instructions"   # asks to reveal or override coursebot's instructions
 
 
 class Refusal(BaseModel):
@@ -40,8 +41,15 @@ FINANCIAL = [
     re.compile(r"(주식|주가|종목|매수|매도|투자|코인|비트코인|이더리움|가상화폐|암호화폐|코스피|코스닥|나스닥|ETF|적금|"
                r"포트폴리오|\bstocks?\b|\binvest(ing|ment)?\b|crypto|bitcoin|ethereum|\bETFs?\b|portfolio|savings)", re.I),
 ]
-ADVICE = re.compile(r"(사(야|도|면|는\s*게)|살까|팔(아야|까)|넣어도|추천|오를까|내릴까|조언|좋을까|어떻게\s*짜|도\s*될까|"
+ADVICE = re.compile(r"(사(야|도|면|는\s*게)|살까|팔(아야|까)|넣어도|추천|오를까|내릴까|조언|좋을까|할까|어떻게\s*짜|도\s*될까|"
                     r"\bshould\b|\bbuy\b|\bsell\b|recommend|advice|which)", re.I)
+
+# Text that asks to see or to override the assistant's instructions. coursebot has no language model
+# to steer, but such text is no course question: answering it with a nearby entry would be wrong too.
+INSTRUCTIONS = re.compile(
+    r"(시스템\s*프롬프트|system\s*prompt|(이전|앞|위|지금까지|기존)[^.?!\n]{0,12}(지시|명령|규칙|지침)[^.?!\n]{0,8}(무시|잊)|"
+    r"(ignore|disregard|forget)\s+(all\s+|any\s+|the\s+|your\s+)*(previous|prior|above|earlier)?\s*(instructions|rules|prompts?)|"
+    r"jailbreak|developer\s*mode|개발자\s*모드|관리자\s*(모드|권한|승인))", re.I)
 
 # A market named as the data a model learns from, not as something to buy.
 AS_DATA = re.compile(r"(주가|주식|코인|비트코인|stock(\s*price)?s?|crypto)\s*(데이터|시계열|dataset|data|series)", re.I)
@@ -52,6 +60,8 @@ def check(question: str) -> Refusal | None:
     text = question.strip()
     if any(p.search(text) for p in PERSONAL) and not NOT_PERSONAL.search(text):
         return Refusal(kind=RefusalKind.PERSONAL, message=REFUSAL_MESSAGES[RefusalKind.PERSONAL])
+    if INSTRUCTIONS.search(text):
+        return Refusal(kind=RefusalKind.INSTRUCTIONS, message=REFUSAL_MESSAGES[RefusalKind.INSTRUCTIONS])
     markets = AS_DATA.sub(" ", text)   # "주가 데이터로 학습한 LSTM에 ... 넣어도 될까요?" asks about the model
     if any(p.search(markets) for p in FINANCIAL) and ADVICE.search(text):
         return Refusal(kind=RefusalKind.FINANCIAL, message=REFUSAL_MESSAGES[RefusalKind.FINANCIAL])

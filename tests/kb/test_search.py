@@ -166,12 +166,12 @@ def test_the_held_out_sets_are_large_varied_and_never_fitted_on(path: Path) -> N
 
 @pytest.mark.parametrize(("path", "floor", "most_false_abstention"), [
     # holdout7, clean. Before (4699f95) -> after: hit@1 0.79 -> 0.89, hit@3 0.96 -> 0.97, false abstention
-    # 13/100 -> 6/100, declined 45/50 -> 44/50
-    (RETRIEVAL_HOLDOUT, {"hit@1": 0.87, "hit@3": 0.95, "doc_hit@1": 0.95, "abstention": 0.86}, 0.08),
-    # holdout6, measured before and after each step. 0.86 -> 0.89, 0.94 -> 0.94, 16/100 -> 6/100, 48/50 -> 47/50
-    (RETRIEVAL_HOLDOUT6, {"hit@1": 0.87, "hit@3": 0.92, "doc_hit@1": 0.95, "abstention": 0.9}, 0.08),
-    # holdout5, looked into. 0.85 -> 0.91, 0.95 -> 0.98, 7/100 -> 4/100, 48/50 -> 47/50
-    (RETRIEVAL_HOLDOUT5, {"hit@1": 0.88, "hit@3": 0.95, "doc_hit@1": 0.95, "abstention": 0.92}, 0.06),
+    # 13/100 -> 6/100, declined 45/50 -> 44/50 (then, with the instructions refusal and threshold 0.5: 43/50)
+    (RETRIEVAL_HOLDOUT, {"hit@1": 0.87, "hit@3": 0.95, "doc_hit@1": 0.95, "abstention": 0.84}, 0.08),
+    # holdout6, measured before and after each step. 0.86 -> 0.89, 0.94 -> 0.94, 16/100 -> 4/100, 48/50 -> 45/50
+    (RETRIEVAL_HOLDOUT6, {"hit@1": 0.87, "hit@3": 0.92, "doc_hit@1": 0.95, "abstention": 0.88}, 0.07),
+    # holdout5, looked into. 0.85 -> 0.91, 0.95 -> 0.98, 7/100 -> 3/100, 48/50 -> 46/50
+    (RETRIEVAL_HOLDOUT5, {"hit@1": 0.88, "hit@3": 0.95, "doc_hit@1": 0.95, "abstention": 0.9}, 0.06),
 ], ids=["holdout7", "holdout6", "holdout5"])
 def test_held_out_retrieval_sets_do_not_regress(searcher: Searcher, path: Path, floor: dict[str, float],
                                                  most_false_abstention: float) -> None:
