@@ -29,7 +29,7 @@ from kb.core.settings import PROJECT_ROOT
 from tests.conftest import ENTRIES_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.sandbox]
-DOCS = PROJECT_ROOT / "docs"
+SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"   # git-ignored: a test run never changes a tracked file
 PASSWORD = "browser-test-passphrase"
 CHAT_BOX = (By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']")
 
@@ -145,10 +145,10 @@ def test_a_student_gets_a_readable_verified_answer_and_follows_a_related_entry(
     wait.until(lambda d: "Bidirectional" in table.text and "8,256" in table.text)
     text = body(browser)
     assert "Keras 3" in text and "Keras 2" in text and "✓ 답변의 8,256" in text
-    DOCS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", messages(browser)[0])
     time.sleep(0.5)
-    browser.save_screenshot(str(DOCS / "chat-answer.png"))
+    browser.save_screenshot(str(SCREENSHOTS / "chat-answer.png"))   # docs/ holds the README's copy
     related = answer.find_elements(By.XPATH, ".//button[starts-with(@data-testid, 'stBaseButton')]"
                                              "[ancestor::*[contains(@class, 'st-key-related-')]]")
     assert related, "no related-entry button"
@@ -175,7 +175,8 @@ def test_the_instructor_unlocks_the_page_and_turns_a_gap_into_an_entry_that_answ
     wait.until(lambda d: "3번 물음" in body(d) and "김치찌개" in body(d))
     browser.set_window_size(1400, 1000)
     time.sleep(0.5)
-    browser.save_screenshot(str(DOCS / "instructor-gaps.png"))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / "instructor-gaps.png"))
     browser.set_window_size(1400, 2400)
     browser.find_element(By.XPATH, "//*[contains(@class, 'st-key-draft-0')]//button").click()
     wait.until(lambda d: "초안을" in body(d))
