@@ -27,7 +27,8 @@ from kb.calibration import FEATURES, Calibration
 from kb.core.settings import Settings
 from kb.evaluate import Question, evaluate
 from kb.refusals import check
-from kb.search import RERANK_FEATURES, Fusion, Searcher
+from kb.rerank_features import RERANK_FEATURES
+from kb.search import Fusion, Searcher
 
 FOLDS = 5
 C = 1.0   # inverse L2 strength of the logistic regression

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
@@ -28,21 +27,13 @@ from ingest.tokens import tokenize
 from kb.calibration import Calibration, load_calibration
 from kb.error_match import ErrorMatcher, ErrorRoute
 from kb.focus import focus
+from kb.rerank_features import FIRST_STAGE_FEATURES, RERANK_FEATURES, Retrieved, sentence_features
 
 log = logging.getLogger(__name__)
 
 RRF_K = 60
 DENSE_CANDIDATES = 320   # FAISS rows read per question before taking each record's best row
 RERANK_DEPTH = 5         # fused candidates the second stage reorders
-# Cheap features only: the cosine to each candidate's whole answer was one too, but embedding five
-# answers at question time made a cold `ask` 3-4 s slower for no gain the dev set could show.
-FIRST_STAGE_FEATURES: tuple[str, ...] = ("cosine", "cosine_gap", "coverage", "lexical", "lexical_gap", "fused_rank")
-# The Universal Sentence Encoder's view of each candidate (ingest.sentence_view): its best cosine to
-# the entry's short texts and to its answer paragraphs, each also as a gap to the best entry's, and
-# the entry's rank among all entries by the first.
-SENTENCE_FEATURES: tuple[str, ...] = ("sentence", "sentence_gap", "sentence_answer", "sentence_answer_gap",
-                                      "sentence_rank")
-RERANK_FEATURES: tuple[str, ...] = FIRST_STAGE_FEATURES + SENTENCE_FEATURES
 
 
 class Fusion(StrEnum):
@@ -74,18 +65,6 @@ class Hit(BaseModel):
     @field_serializer("confidence")
     def _confidence(self, confidence: float) -> float:
         return round(confidence, 3)
-
-
-@dataclass(frozen=True)
-class Retrieved:
-    """What the first stage found for one question."""
-
-    about: str                  # the question reduced to what it is about (kb.focus)
-    tokens: list[str]           # its BM25 tokens
-    query: np.ndarray | None    # its e5 vector
-    dense: np.ndarray           # each record's best e5 cosine
-    lexical: np.ndarray         # each record's BM25 score
-    fused: np.ndarray           # the fused ranking score
 
 
 class SearchResult(BaseModel):
@@ -265,7 +244,7 @@ class Searcher:
             row = {"cosine": float(max(dense[i], 0.0)), "cosine_gap": float(dense[i]) - d_max,
                    "coverage": self.coverage(tokens, i), "lexical": lex, "lexical_gap": lex - l_max,
                    "fused_rank": 1.0 / (1 + rank)}
-            row.update(_sentence_features(view, i))
+            row.update(sentence_features(view, i))
             rows.append((i, row))
         return rows, ranked
 
@@ -308,15 +287,6 @@ class Searcher:
         return SearchResult(question=question, hits=hits, confidence=conf, answered=conf >= threshold,
                             threshold=threshold, features=features,
                             error_route=route.entry_id if route else None)
-
-
-def _sentence_features(view: tuple[np.ndarray, np.ndarray] | None, i: int) -> dict[str, float]:
-    if view is None:
-        return dict.fromkeys(SENTENCE_FEATURES, 0.0)
-    short, answer = view
-    return {"sentence": float(short[i]), "sentence_gap": float(short[i] - short.max()),
-            "sentence_answer": float(answer[i]), "sentence_answer_gap": float(answer[i] - answer.max()),
-            "sentence_rank": 1.0 / (1 + int((short > short[i]).sum()))}
 
 
 def search(index: Index, question: str, k: int = 3, threshold: float = 0.5) -> SearchResult:

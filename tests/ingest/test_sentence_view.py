@@ -17,7 +17,8 @@ from ingest.index import build, current_generation, load_index
 from kb.core.errors import IndexCorrupt
 from kb.core.settings import PROJECT_ROOT, Settings
 from kb.core.store import load_entry
-from kb.search import SENTENCE_FEATURES, Searcher
+from kb.rerank_features import SENTENCE_FEATURES
+from kb.search import Searcher
 from tests.ingest.test_index import SOME, copy_entries
 
 

@@ -1,0 +1,42 @@
+"""What the second stage reads: the first stage's findings and each fused top candidate's features.
+
+:mod:`kb.search` computes them (:meth:`kb.search.Searcher.candidates`); ``coursebot eval --refit``
+fits the reranker on them (:mod:`kb.calibrate`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Cheap features only: the cosine to each candidate's whole answer was one too, but embedding five
+# answers at question time made a cold `ask` 3-4 s slower for no gain the dev set could show.
+FIRST_STAGE_FEATURES: tuple[str, ...] = ("cosine", "cosine_gap", "coverage", "lexical", "lexical_gap", "fused_rank")
+# The Universal Sentence Encoder's view of each candidate (ingest.sentence_view): its best cosine to
+# the entry's short texts and to its answer paragraphs, each also as a gap to the best entry's, and
+# the entry's rank among all entries by the first.
+SENTENCE_FEATURES: tuple[str, ...] = ("sentence", "sentence_gap", "sentence_answer", "sentence_answer_gap",
+                                      "sentence_rank")
+RERANK_FEATURES: tuple[str, ...] = FIRST_STAGE_FEATURES + SENTENCE_FEATURES
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What the first stage found for one question."""
+
+    about: str                  # the question reduced to what it is about (kb.focus)
+    tokens: list[str]           # its BM25 tokens
+    query: np.ndarray | None    # its e5 vector
+    dense: np.ndarray           # each record's best e5 cosine
+    lexical: np.ndarray         # each record's BM25 score
+    fused: np.ndarray           # the fused ranking score
+
+
+def sentence_features(view: tuple[np.ndarray, np.ndarray] | None, i: int) -> dict[str, float]:
+    if view is None:
+        return dict.fromkeys(SENTENCE_FEATURES, 0.0)
+    short, answer = view
+    return {"sentence": float(short[i]), "sentence_gap": float(short[i] - short.max()),
+            "sentence_answer": float(answer[i]), "sentence_answer_gap": float(answer[i] - answer.max()),
+            "sentence_rank": 1.0 / (1 + int((short > short[i]).sum()))}
