@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, computed_field, field_serializer
 from kb.core.sources import Citation
 from kb.decline import Suggestion
 from kb.refusals import RefusalKind
-from kb.search import Hit
+from kb.search_types import Hit
 from verifiers.claims import Observed
 from verifiers.report import VerifyReport
 

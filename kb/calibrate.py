@@ -23,19 +23,22 @@ from typing import Any
 
 import numpy as np
 
-from kb.calibration import FEATURES, Calibration
+from kb.calibration import FEATURES, FIRST_STAGE_ABSTAIN_FEATURES, FIRST_STAGE_PREFIX, Calibration
 from kb.core.settings import Settings
 from kb.evaluate import Question, evaluate
 from kb.refusals import check
 from kb.rerank_features import RERANK_FEATURES
-from kb.search import Fusion, Searcher
+from kb.search import Searcher
+from kb.search_types import Fusion
 
 FOLDS = 5
+DECLINE_TARGET = 0.96   # share of out-of-scope questions the threshold rule aims to decline
 C = 1.0   # inverse L2 strength of the logistic regression
 
 
-def features(searcher: Searcher, questions: list[Question]) -> tuple[np.ndarray, np.ndarray]:
-    """One row of :data:`FEATURES` per question the model decides; labels 1 = in scope."""
+def features(searcher: Searcher, questions: list[Question],
+             names: tuple[str, ...] = FEATURES) -> tuple[np.ndarray, np.ndarray]:
+    """One row of ``names`` per question the model decides; labels 1 = in scope."""
     xs, ys = [], []
     for question in questions:
         if check(question.q) is not None:
@@ -43,7 +46,7 @@ def features(searcher: Searcher, questions: list[Question]) -> tuple[np.ndarray,
         f = searcher.search(question.q, k=1).features
         if "error_match" in f:
             continue
-        xs.append([f.get(name, 0.0) for name in FEATURES])
+        xs.append([f.get(name, 0.0) for name in names])
         ys.append(0 if question.out_of_scope else 1)
     return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.int64)
 
@@ -56,8 +59,19 @@ def _model() -> Any:
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
 
 
+def rule_threshold(p: np.ndarray, y: np.ndarray) -> float:
+    """The threshold rule, fixed in advance: the lowest value, in steps of 0.05, at which the
+    cross-validated model declines :data:`DECLINE_TARGET` of the out-of-scope questions."""
+    out = y == 0
+    for step in range(1, 20):
+        if float((p[out] < step / 20).mean()) >= DECLINE_TARGET:
+            return step / 20
+    return 0.95
+
+
 def cross_validated(x: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float | None]:
-    """Abstention and false abstention when every question is scored by a model fitted without it."""
+    """Abstention and false abstention when every question is scored by a model fitted without it,
+    and the threshold :func:`rule_threshold` picks from those scores."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     folds = StratifiedKFold(n_splits=min(FOLDS, int(min(np.bincount(y, minlength=2)))), shuffle=True,
@@ -66,17 +80,24 @@ def cross_validated(x: np.ndarray, y: np.ndarray, threshold: float) -> dict[str,
     answered = p >= threshold
     n_out, n_in = int((y == 0).sum()), int((y == 1).sum())
     return {"cv_abstention": round(float((~answered & (y == 0)).sum()) / n_out, 4) if n_out else None,
-            "cv_false_abstention": round(float((~answered & (y == 1)).sum()) / n_in, 4) if n_in else None}
+            "cv_false_abstention": round(float((~answered & (y == 1)).sum()) / n_in, 4) if n_in else None,
+            "cv_rule_threshold": rule_threshold(p, y) if n_out else None}
 
 
 def fit(searcher: Searcher, questions: list[Question], *, threshold: float,
-        fitted_on: list[str] | None = None) -> Calibration:
-    x, y = features(searcher, questions)
+        fitted_on: list[str] | None = None, first_stage_only: bool = False) -> Calibration:
+    """The abstention model over :data:`FEATURES`, or over the first stage's alone (stored under
+    :data:`FIRST_STAGE_PREFIX`: the fallback for an index without the sentence view, and the only
+    model when the searcher has no view to fit on)."""
+    only_first = first_stage_only or searcher.sentence is None
+    names = FIRST_STAGE_ABSTAIN_FEATURES if only_first else FEATURES
+    x, y = features(searcher, questions, names)
     if len(set(y.tolist())) < 2:
         raise ValueError("fitting needs both in-scope and out-of-scope questions")
     model = _model().fit(x, y)
     scaler, logistic = model[0], model[1]
-    return Calibration(config=searcher.config, features=list(FEATURES), mean=scaler.mean_.tolist(),
+    config = FIRST_STAGE_PREFIX + searcher.config if first_stage_only else searcher.config
+    return Calibration(config=config, features=list(names), mean=scaler.mean_.tolist(),
                        scale=scaler.scale_.tolist(), coef=logistic.coef_[0].tolist(),
                        intercept=float(logistic.intercept_[0]), threshold=threshold,
                        fitted_on=fitted_on or [], cv=cross_validated(x, y, threshold))

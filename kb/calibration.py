@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 FILE_NAME = "calibration.json"
 PACKAGED = Path(__file__).with_name(FILE_NAME)
 # What the abstention model sees about a question and its top hit (all cheap, all in [0, ~5]).
-FEATURES: tuple[str, ...] = (
+FIRST_STAGE_ABSTAIN_FEATURES: tuple[str, ...] = (
     "cosine",          # best cosine similarity of the top hit's short texts to the question
     "cosine_margin",   # top-1 minus top-2 best cosine over all records
     "cosine_z",        # how far the top cosine stands above the others (z-score over all records)
@@ -34,9 +34,16 @@ FEATURES: tuple[str, ...] = (
     "lexical",         # log(1 + BM25 score of the top hit)
     "lexical_margin",  # log(1 + BM25 top-1) - log(1 + BM25 top-2)
     "agree",           # 1 when the dense and the lexical rankings put the same record first
-
     "length",          # log(1 + number of distinct question tokens)
 )
+# The Universal Sentence Encoder's view (ingest.sentence_view), the best single separator of in-scope
+# from out-of-scope questions measured here: the top hit's best cosine to the question, the best
+# cosine over all entries, and the margin of the best to the second best.
+SENTENCE_ABSTAIN_FEATURES: tuple[str, ...] = ("sentence", "sentence_best", "sentence_margin")
+FEATURES: tuple[str, ...] = FIRST_STAGE_ABSTAIN_FEATURES + SENTENCE_ABSTAIN_FEATURES
+# Without the sentence view (an index built before it) the model fitted on the first stage alone is
+# used; it is stored under this prefix beside the full one.
+FIRST_STAGE_PREFIX = "first-stage:"
 
 
 class Calibration(BaseModel):

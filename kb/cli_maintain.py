@@ -148,10 +148,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             reranker = fit_reranker(searcher, questions, fitted_on=names)
             searcher.reranker = reranker   # the abstention model sees the reranked top hit
             model = fit(searcher, questions, threshold=settings.abstain_threshold, fitted_on=names)
+            fallback = fit(searcher, questions, threshold=settings.abstain_threshold, fitted_on=names,
+                           first_stage_only=True)
         except ValueError as exc:
             raise UsageError(f"Cannot fit the abstention model: {exc}.") from None
-        save_calibration(settings.index_dir / FILE_NAME, reranker)
-        save_calibration(settings.index_dir / FILE_NAME, model)
+        for fitted in (reranker, fallback, model):
+            save_calibration(settings.index_dir / FILE_NAME, fitted)
         searcher.calibration = model
     report = evaluate(searcher, questions, threshold=settings.abstain_threshold)
     if args.refit and searcher.calibration is not None:

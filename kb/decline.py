@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from kb.refusals import Refusal, check
-from kb.search import Hit
+from kb.search_types import Hit
 
 SUGGEST_FLOOR = 0.05   # a hit this unlikely to answer anything is no useful suggestion
 MAX_SUGGESTIONS = 3

@@ -31,6 +31,7 @@ class Retrieved:
     dense: np.ndarray           # each record's best e5 cosine
     lexical: np.ndarray         # each record's BM25 score
     fused: np.ndarray           # the fused ranking score
+    view: tuple[np.ndarray, np.ndarray] | None = None   # each record's USE cosines (short texts, answers)
 
 
 def sentence_features(view: tuple[np.ndarray, np.ndarray] | None, i: int) -> dict[str, float]:
@@ -40,3 +41,13 @@ def sentence_features(view: tuple[np.ndarray, np.ndarray] | None, i: int) -> dic
     return {"sentence": float(short[i]), "sentence_gap": float(short[i] - short.max()),
             "sentence_answer": float(answer[i]), "sentence_answer_gap": float(answer[i] - answer.max()),
             "sentence_rank": 1.0 / (1 + int((short > short[i]).sum()))}
+
+
+def abstention_sentence_features(view: tuple[np.ndarray, np.ndarray] | None, top: int) -> dict[str, float]:
+    """The sentence view's part of the abstention features (kb.calibration.SENTENCE_ABSTAIN_FEATURES)."""
+    if view is None or len(view[0]) == 0:
+        return {"sentence": 0.0, "sentence_best": 0.0, "sentence_margin": 0.0}
+    short = view[0]
+    best = np.sort(short)[::-1]
+    second = float(best[1]) if len(best) > 1 else 0.0
+    return {"sentence": float(short[top]), "sentence_best": float(best[0]), "sentence_margin": float(best[0]) - second}

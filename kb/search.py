@@ -13,68 +13,31 @@ from __future__ import annotations
 
 import logging
 import math
-from enum import StrEnum
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from ingest.embed import Embedder
 from ingest.index import Index
 from ingest.sentence_view import encode_query as sentence_query
 from ingest.sentence_view import installed as sentence_installed
 from ingest.tokens import tokenize
-from kb.calibration import Calibration, load_calibration
+from kb.calibration import FIRST_STAGE_ABSTAIN_FEATURES, FIRST_STAGE_PREFIX, Calibration, load_calibration
 from kb.error_match import ErrorMatcher, ErrorRoute
 from kb.focus import focus
-from kb.rerank_features import FIRST_STAGE_FEATURES, RERANK_FEATURES, Retrieved, sentence_features
+from kb.rerank_features import (
+    FIRST_STAGE_FEATURES,
+    RERANK_FEATURES,
+    Retrieved,
+    abstention_sentence_features,
+    sentence_features,
+)
+from kb.search_types import Fusion, Hit, SearchResult
 
 log = logging.getLogger(__name__)
 
 RRF_K = 60
 DENSE_CANDIDATES = 320   # FAISS rows read per question before taking each record's best row
 RERANK_DEPTH = 5         # fused candidates the second stage reorders
-
-
-class Fusion(StrEnum):
-    RRF = "rrf"
-    WEIGHTED = "weighted"
-    DENSE = "dense"
-    LEXICAL = "lexical"
-
-
-class Hit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str                      # entry id, or "doc:<file>#<n>" for a raw-document chunk
-    kind: Literal["entry", "doc"]
-    title: str
-    score: float                 # fused ranking score (only meaningful for ordering)
-    confidence: float = 0.0
-    sources: list[str]
-    # what the ranking used; not part of the JSON
-    chunk: str = Field(exclude=True)   # the matched text (the entry's question, or the document chunk)
-    cosine: float = Field(default=0.0, exclude=True)
-    bm25: float = Field(default=0.0, exclude=True)
-    coverage: float = Field(default=0.0, exclude=True)
-
-    @field_serializer("score")
-    def _score(self, score: float) -> float:
-        return round(score, 4)
-
-    @field_serializer("confidence")
-    def _confidence(self, confidence: float) -> float:
-        return round(confidence, 3)
-
-
-class SearchResult(BaseModel):
-    question: str
-    hits: list[Hit]
-    confidence: float
-    answered: bool
-    threshold: float
-    features: dict[str, float] = Field(default_factory=dict)
-    error_route: str | None = None   # the entry a pasted error was routed to, if any
 
 
 class Searcher:
@@ -95,15 +58,15 @@ class Searcher:
         if self.fusion is not Fusion.LEXICAL and (embedder is None or index.embedder_name == "none"):
             self.fusion = Fusion.LEXICAL
         self.config = f"{index.embedder_name}/{index.tokenizer}/{self.fusion.value}"
-        self.calibration = calibration or load_calibration(index.path.parent, self.config)
+        # Without the sentence view (an index built without it, or the encoder not installed) only
+        # models of first-stage features can be used.
+        self.sentence = index.sentence if index.sentence is not None and sentence_installed() else None
+        self.calibration = calibration or self._abstention_model(index)
         if self.calibration is None:
             log.warning("no fitted confidence model for %s; run `coursebot eval --refit`", self.config)
         reranker = load_calibration(index.path.parent, f"rerank:{self.config}")
         # The second stage is used only when its cross-validated hit@1 beat the fused order's, and
         # only a model fitted on features this version computes (an older refit may name others).
-        # Without the sentence view (an index built without it, or the encoder not installed) only a
-        # model of first-stage features can be used.
-        self.sentence = index.sentence if index.sentence is not None and sentence_installed() else None
         usable = set(RERANK_FEATURES if self.sentence is not None else FIRST_STAGE_FEATURES)
         self.reranker = reranker if reranker is not None and set(reranker.features) <= usable and (
             (reranker.cv.get("cv_rerank_hit@1") or 0.0) > (reranker.cv.get("fused_hit@1") or 1.0)) else None
@@ -111,6 +74,12 @@ class Searcher:
                                     if r.entry_id and r.error_patterns})
         self._token_sets: dict[int, set[str]] = {}
         self._stored_tokens: dict[str, list[str]] | None = None
+
+    def _abstention_model(self, index: Index) -> Calibration | None:
+        model = load_calibration(index.path.parent, self.config)
+        if self.sentence is None and model is not None and not set(model.features) <= set(FIRST_STAGE_ABSTAIN_FEATURES):
+            model = load_calibration(index.path.parent, FIRST_STAGE_PREFIX + self.config)
+        return model
 
     # -- the two retrievers ---------------------------------------------------------------------
     def _query_vector(self, text: str) -> np.ndarray | None:
@@ -190,7 +159,7 @@ class Searcher:
         return self.calibration.predict(features)
 
     def _features(self, tokens: list[str], query: np.ndarray | None, dense: np.ndarray,
-                  lexical: np.ndarray, top: int) -> dict[str, float]:
+                  lexical: np.ndarray, top: int, view: tuple[np.ndarray, np.ndarray] | None) -> dict[str, float]:
         def top2(scores: np.ndarray) -> tuple[float, float]:
             if len(scores) < 2:
                 return (float(scores.max()) if len(scores) else 0.0), 0.0
@@ -210,6 +179,7 @@ class Searcher:
             "lexical": math.log1p(max(float(lexical[top]), 0.0)), "lexical_margin": l1 - l2,
             "agree": float(agree),
             "length": math.log1p(len(set(tokens))),
+            **abstention_sentence_features(view, top),
         }
 
     def candidates(self, question: str) -> list[tuple[int, dict[str, float]]]:
@@ -223,7 +193,7 @@ class Searcher:
         query = self._query_vector(text)
         dense = self.dense_scores(query)
         lexical = self.lexical_scores(tokens)
-        return Retrieved(text, tokens, query, dense, lexical, self.fuse(dense, lexical))
+        return Retrieved(text, tokens, query, dense, lexical, self.fuse(dense, lexical), self.sentence_scores(text))
 
     def sentence_scores(self, text: str) -> tuple[np.ndarray, np.ndarray] | None:
         """Each record's best USE cosine to ``text`` over its short texts and over its answer paragraphs."""
@@ -237,7 +207,7 @@ class Searcher:
         ranked = [int(i) for i in np.argsort(-got.fused, kind="stable")]
         d_max = float(dense.max()) if len(dense) else 0.0
         l_max = math.log1p(max(float(lexical.max()), 0.0)) if len(lexical) else 0.0
-        view = self.sentence_scores(got.about)
+        view = got.view
         rows = []
         for rank, i in enumerate(ranked[:RERANK_DEPTH]):
             lex = math.log1p(max(float(lexical[i]), 0.0))
@@ -266,7 +236,7 @@ class Searcher:
             routed = self.index.by_key.get(f"entry:{route.entry_id}")
             if routed is not None:
                 order = [routed, *[i for i in order if i != routed][:max(k, 1) - 1]]
-        per_hit = [self._features(tokens, query, dense, lexical, i) for i in order[:3]]
+        per_hit = [self._features(tokens, query, dense, lexical, i, got.view) for i in order[:3]]
         features = per_hit[0]
         conf = self.confidence(features)
         if route is not None:

@@ -34,8 +34,9 @@ class Settings:
         "choices": TOKENIZERS, "help": "Korean tokens for BM25: kiwi (Kiwi morphemes) or bigram (Hangul character bigrams)."})
     top_k: int = field(default=3, metadata={"min": 1, "help": "How many hits an answer shows."})
     # The lowest (in steps of 0.05) at which the cross-validated model declines 96 % of the out-of-scope
-    # questions it was fitted on, the target (README, "A second look at each entry").
-    abstain_threshold: float = field(default=0.5, metadata={"min": 0, "max": 1,
+    # questions it was fitted on (`coursebot eval --refit` prints it as cv_rule_threshold; README,
+    # "A second look at each entry").
+    abstain_threshold: float = field(default=0.6, metadata={"min": 0, "max": 1,
         "help": "Confidence below which coursebot says it does not know (0-1)."})
     verify_timeout: float = field(default=10.0, metadata={"min": 0.1,
         "help": "Wall-clock seconds one snippet may run before it is stopped."})

@@ -14,6 +14,7 @@ import yaml
 
 import ingest.sentence_view as view
 from ingest.index import build, current_generation, load_index
+from kb.calibration import FIRST_STAGE_ABSTAIN_FEATURES, FIRST_STAGE_PREFIX, SENTENCE_ABSTAIN_FEATURES
 from kb.core.errors import IndexCorrupt
 from kb.core.settings import PROJECT_ROOT, Settings
 from kb.core.store import load_entry
@@ -93,9 +94,15 @@ def test_without_the_view_the_search_uses_its_first_stage(built_index: Settings)
     index = load_index(built_index)
     with_view = Searcher(index)
     assert with_view.reranker is not None and set(SENTENCE_FEATURES) <= set(with_view.reranker.features)
+    assert with_view.calibration is not None and set(SENTENCE_ABSTAIN_FEATURES) <= set(with_view.calibration.features)
     index.sentence = None
     without = Searcher(index)
     assert without.reranker is None
+    # the abstention model fitted on the first stage alone, not the full one fed zeros for the view
+    assert without.calibration is not None and without.calibration.config == FIRST_STAGE_PREFIX + without.config
+    assert set(without.calibration.features) == set(FIRST_STAGE_ABSTAIN_FEATURES)
+    assert without.search("return_sequences=True는 언제 써요?", threshold=0.5).answered
+    assert not without.search("오늘 점심 메뉴 추천해 주세요", threshold=0.5).answered
     result = without.search("return_sequences=True는 언제 써요?")
     assert result.hits[0].id == "return-sequences"
     rows = without.candidates("return_sequences=True는 언제 써요?")

@@ -6,7 +6,7 @@ import pytest
 
 from kb.decline import suggestions
 from kb.refusals import RefusalKind, check
-from kb.search import Hit
+from kb.search_types import Hit
 
 
 @pytest.mark.parametrize(("question", "kind"), [

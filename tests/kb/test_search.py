@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest.index import load_index
@@ -211,6 +212,26 @@ def test_the_abstention_model_is_data_stored_with_the_index(searcher: Searcher, 
     assert loaded == model and model.cv["cv_false_abstention"] is not None
     assert load_calibration(tmp_path, "other/config/rrf") is None or \
         load_calibration(tmp_path, "other/config/rrf") != model
+
+
+def test_the_threshold_rule_picks_the_lowest_step_that_declines_96_percent() -> None:
+    from kb.calibrate import rule_threshold
+
+    y = np.array([0] * 50 + [1] * 50)
+    p = np.concatenate([np.linspace(0.0, 0.5, 48), [0.62, 0.9], np.full(50, 0.95)])
+    assert rule_threshold(p, y) == 0.55     # 48/50 = 96 % lie below 0.55, not all below 0.5
+    assert rule_threshold(np.concatenate([np.full(50, 0.99), np.full(50, 0.99)]), y) == 0.95
+
+
+def test_the_shipped_threshold_is_the_rule_s_for_the_shipped_model() -> None:
+    """The default setting and the packaged model's cross-validated rule agree (refit, then update both)."""
+    from kb.calibration import PACKAGED
+
+    models = json.loads(PACKAGED.read_text(encoding="utf-8"))
+    full = models["e5/kiwi/rrf"]
+    assert set(full["features"]) >= {"sentence", "sentence_best", "sentence_margin"}
+    assert full["cv"]["cv_rule_threshold"] == Settings().abstain_threshold == full["threshold"]
+    assert "first-stage:e5/kiwi/rrf" in models
 
 
 def test_refit_refuses_held_out_questions(built_index: Settings) -> None:
