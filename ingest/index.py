@@ -32,6 +32,7 @@ from ingest.chunking import DOC_CHUNK_OVERLAP, DOC_CHUNK_SIZE, doc_records
 from ingest.generations import CURRENT, current_generation, entry_stamp, entry_stamps, index_lock
 from ingest.reader import FORMAT, Index, load_index
 from ingest.records import Record, entry_record
+from ingest.tokens import VERSION as TOKENS_VERSION
 from kb.core.errors import IndexCorrupt, IndexMissing
 from kb.core.settings import Settings
 
@@ -59,6 +60,7 @@ def open_index(settings: Settings, *, notify: Callable[[str], None] | None = Non
     stale = (index.manifest.get("entry_files") != entry_stamps(settings.entries_dir)
              or index.manifest.get("embedder") != settings.embedder
              or index.manifest.get("tokenizer") != settings.tokenizer
+             or index.manifest.get("tokenizer_version") != TOKENS_VERSION   # tokens changed since
              or "sentence_model" not in index.manifest)   # built before the second stage's view
     if stale:
         build(settings)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kiwipiepy import Kiwi, Token
 
 TOKENIZERS = ("bigram", "kiwi")
-VERSION = 4  # bump when tokens change: stored tokens of an older version are not reused
+VERSION = 5  # bump when tokens change: stored tokens of an older version are not reused
 
 HANGUL_RUN = re.compile(r"[가-힣]+")
 LATIN_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
@@ -51,6 +51,9 @@ LOANWORDS = {
 }
 LOANWORD = re.compile("|".join(sorted(LOANWORDS, key=len, reverse=True)))
 BULK_MIN = 64  # fewer texts than this are tokenized one by one: a worker pool is not worth building
+# "GRU 다음에 Dense" is "Dense after GRU", not the next time step ("다음 시점"): with a particle attached
+# (다음에, 다음으로, 다음과 같이) the word only orders things and is not a search word.
+RELATIONAL = frozenset({"다음"})
 KIWI_TAGS = ("NNG", "NNP", "NNB", "NR", "SL", "SH", "SN", "VV", "VA", "XR", "MAG")
 
 
@@ -113,8 +116,12 @@ def _hangul(text: str) -> str:
 
 
 def _kept(analysed: Iterable[Token]) -> list[str]:
-    """The content morphemes of one Kiwi analysis (what BM25 indexes)."""
-    return [t.form for t in analysed if t.tag.startswith(KIWI_TAGS)]
+    """The content morphemes of one Kiwi analysis (what BM25 indexes), without the relational nouns
+    of :data:`RELATIONAL` when a particle is attached to them."""
+    tokens = list(analysed)
+    return [t.form for n, t in enumerate(tokens) if t.tag.startswith(KIWI_TAGS) and not (
+        t.form in RELATIONAL and n + 1 < len(tokens) and tokens[n + 1].tag.startswith("J")
+        and tokens[n + 1].start == t.start + t.len)]
 
 
 def _kiwi_morphemes(hangul: str) -> list[str]:

@@ -41,7 +41,7 @@ FINANCIAL = [
     re.compile(r"(주식|주가|종목|매수|매도|투자|코인|비트코인|이더리움|가상화폐|암호화폐|코스피|코스닥|나스닥|ETF|적금|"
                r"포트폴리오|\bstocks?\b|\binvest(ing|ment)?\b|crypto|bitcoin|ethereum|\bETFs?\b|portfolio|savings)", re.I),
 ]
-ADVICE = re.compile(r"(사(야|도|면|는\s*게)|살까|팔(아야|까)|넣어도|추천|오를까|내릴까|조언|좋을까|할까|어떻게\s*짜|도\s*될까|"
+ADVICE = re.compile(r"(사(야|도|면|는\s*게)|살까|팔(아야|까)|넣어도|추천|오를까|내릴까|조언|좋을까|할까|어떻게\s*짜|도\s*될까|(투자|매수|매도|베팅|올인)\s*해?도\s*(되|돼|괜찮)|"
                     r"\bshould\b|\bbuy\b|\bsell\b|recommend|advice|which)", re.I)
 
 # Text that asks to see or to override the assistant's instructions. coursebot has no language model

@@ -86,6 +86,14 @@ def test_tools_written_in_hangul_also_give_their_latin_token(mode: str) -> None:
     assert not {"pytorch", "bert", "adam"} & set(tokenize("버튼을 누르면 LSTM 파라미터 수가 나와요", mode))
 
 
+def test_after_in_a_sentence_is_not_the_next_time_step() -> None:
+    """'GRU 다음에 Dense' orders two layers; '다음 시점' is the next time step (an entry's subject)."""
+    assert "다음" not in tokenize("GRU(32) 다음에 Dense(10) 붙이면 파라미터 몇 개예요?", "kiwi")
+    assert "다음" not in tokenize("다음과 같이 쌓았어요", "kiwi")
+    assert "다음" in tokenize("다음 시점의 LSTM에는 무엇이 들어가나요?", "kiwi")
+    assert "다음" in tokenize("다음 time step에는 Dense 출력이 들어가나요?", "kiwi")
+
+
 def test_build_writes_a_readable_folder(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var", entries_dir=copy_entries(tmp_path, SOME))
     stats = build(settings)
@@ -129,6 +137,22 @@ def test_a_changed_embedder_setting_rebuilds_everything(tmp_path: Path) -> None:
     assert Searcher(index).search("return_sequences True False 차이").hits[0].id == "return-sequences"
     again = open_index(settings)
     assert again.manifest["embedder"] == "e5" and again.dense.ntotal > 0
+
+
+def test_an_index_tokenized_by_an_older_version_is_rebuilt_on_open(tmp_path: Path) -> None:
+    """Query tokens of this version against stored tokens of an older one would miss words silently."""
+    from ingest.tokens import VERSION
+
+    settings = Settings(data_dir=tmp_path / "var", entries_dir=copy_entries(tmp_path, SOME))
+    build(settings)
+    old = current_generation(settings.index_dir)
+    assert old is not None
+    manifest_path = old / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["tokenizer_version"] = VERSION - 1
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    index = open_index(settings)
+    assert index.manifest["tokenizer_version"] == VERSION and current_generation(settings.index_dir) != old
 
 
 def test_missing_index_says_what_to_run_and_open_builds_it(tmp_path: Path) -> None:
