@@ -26,6 +26,10 @@ KWARG = re.compile(r"[(,]\s*([A-Za-z_]\w*)\s*=(?!=)")
 UNINFORMATIVE = frozenset({"keras", "layers", "Model", "Input", "Sequential", "print", "summary", "add",
                            "compile", "fit", "build", "tf", "shape", "name"})
 
+# Layers students name in Hangul ("임베딩 파라미터", "양방향 LSTM").
+LAYER_WORDS = {"임베딩": "embedding", "양방향": "bidirectional", "드롭아웃": "dropout", "덴스": "dense",
+               "합성곱": "conv1d"}
+
 
 @dataclass(frozen=True)
 class Focus:
@@ -74,14 +78,19 @@ def _code_names(line: str) -> list[str] | None:
     return names if code else None
 
 
-def _named_in(names: tuple[str, ...], said: str) -> tuple[str, ...]:
-    """The layer classes the student's words name, if they name any (else all), and likewise the
+def _named_in(lines: list[list[str]], said: str) -> tuple[str, ...]:
+    """The layer classes the student's words name, if they name any (else all), with the layers on
+    the same code line (the wrapper around a named layer, or the layer it wraps), and likewise the
     arguments and functions: what the question is about among what the pasted code happens to hold."""
+    said = said + " " + " ".join(latin for word, latin in LAYER_WORDS.items() if word in said)
+
     def named(group: list[str]) -> list[str]:
         found = [n for n in group if re.search(rf"(?<![a-z0-9_]){re.escape(n.lower())}(?![a-z0-9_])", said)]
         return found or group
 
-    layers = named([n for n in names if n[:1].isupper()])
+    names = list(dict.fromkeys(n for line in lines for n in line if n not in UNINFORMATIVE))
+    layers = set(named([n for n in names if n[:1].isupper()]))
+    layers |= {n for line in lines if layers & set(line) for n in line if n[:1].isupper()}
     others = named([n for n in names if not n[:1].isupper()])
     return tuple(n for n in names if n in layers or n in others)
 
@@ -91,11 +100,11 @@ def focus(question: str) -> Focus:
     fenced = FENCE.findall(text)
     text = FENCE.sub("\n", text)
     prose: list[str] = []
-    names: list[str] = []
+    lines: list[list[str]] = []   # the names of each code line
     has_code = bool(fenced)
     for block in fenced:
         for line in block.splitlines():
-            names.extend(_code_names(line) or [])
+            lines.append(_code_names(line) or [])
     for line in text.splitlines():
         if not line.strip() or FRAME.match(line):
             continue
@@ -107,10 +116,10 @@ def focus(question: str) -> Focus:
             prose.append(line.strip())
         else:
             has_code = True
-            names.extend(found)
-    unique = tuple(n for n in dict.fromkeys(names) if n not in UNINFORMATIVE)
+            lines.append(found)
+    unique = tuple(n for n in dict.fromkeys(n for line in lines for n in line) if n not in UNINFORMATIVE)
     if prose:
-        unique = _named_in(unique, " ".join(prose).lower())
+        unique = _named_in(lines, " ".join(prose).lower())
     if not prose and not unique:
         return Focus(question.strip(), (), has_code)
     return Focus(" ".join(prose), unique, has_code)

@@ -105,6 +105,15 @@ def test_the_layers_the_student_names_outweigh_the_others_in_the_paste() -> None
     assert focus(pasted + "파라미터 수가 어떻게 계산된 건가요?").names == ("Embedding", "LSTM", "Dropout", "Dense",
                                                                        "activation")
 
+def test_a_named_layer_keeps_its_wrapper_and_hangul_names_count() -> None:
+    """'GRU 유닛을 32로 줬는데 출력이 64' is about the Bidirectional around the GRU (same code line)."""
+    pasted = ("model = Sequential([\n    Embedding(20000, 128),\n    Bidirectional(GRU(32, return_sequences=True)),\n"
+              "    GlobalMaxPooling1D(),\n    Dense(1)\n])\n")
+    assert focus(pasted + "GRU 유닛을 32로 줬는데 왜 출력 마지막 차원이 64예요?").names == (
+        "Bidirectional", "GRU", "return_sequences")
+    assert focus(pasted + "임베딩 파라미터는 몇 개예요?").names == ("Embedding", "return_sequences")
+
+
 def test_comments_and_lines_that_only_parse_together_are_code_not_prose() -> None:
     """Found with the independent held-out set: `# (50, 128)` and `for w in lstm.get_weights():` were
     taken for the student's words and searched for."""
