@@ -21,7 +21,13 @@ from ingest.index import Index
 from ingest.sentence_view import encode_query as sentence_query
 from ingest.sentence_view import installed as sentence_installed
 from ingest.tokens import tokenize
-from kb.calibration import FIRST_STAGE_ABSTAIN_FEATURES, FIRST_STAGE_PREFIX, Calibration, load_calibration
+from kb.calibration import (
+    FIRST_STAGE_ABSTAIN_FEATURES,
+    FIRST_STAGE_PREFIX,
+    Calibration,
+    domain_terms,
+    load_calibration,
+)
 from kb.error_match import ErrorMatcher, ErrorRoute
 from kb.focus import focus
 from kb.rerank_features import (
@@ -73,6 +79,7 @@ class Searcher:
         self.errors = ErrorMatcher({r.entry_id: r.error_patterns for r in index.records
                                     if r.entry_id and r.error_patterns})
         self._token_sets: dict[int, set[str]] = {}
+        self.domain = domain_terms()
         self._stored_tokens: dict[str, list[str]] | None = None
 
     def _abstention_model(self, index: Index) -> Calibration | None:
@@ -176,6 +183,7 @@ class Searcher:
             "coverage": self.coverage(tokens, top), "unseen": self.unseen(tokens),
             "unseen_latin": self.unseen([t for t in tokens if t.isascii()], empty=0.0),
             "unseen_korean": self.unseen([t for t in tokens if not t.isascii()], empty=0.0),
+            "unseen_domain": math.log1p(sum(1 for t in set(tokens) if t in self.domain and not self.index.df.get(t))),
             "lexical": math.log1p(max(float(lexical[top]), 0.0)), "lexical_margin": l1 - l2,
             "agree": float(agree),
             "length": math.log1p(len(set(tokens))),

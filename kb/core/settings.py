@@ -36,7 +36,7 @@ class Settings:
     # The lowest (in steps of 0.05) at which the cross-validated model declines 96 % of the out-of-scope
     # questions it was fitted on (`coursebot eval --refit` prints it as cv_rule_threshold; README,
     # "A second look at each entry").
-    abstain_threshold: float = field(default=0.4, metadata={"min": 0, "max": 1,
+    abstain_threshold: float = field(default=0.45, metadata={"min": 0, "max": 1,
         "help": "Confidence below which coursebot says it does not know (0-1)."})
     verify_timeout: float = field(default=10.0, metadata={"min": 0.1,
         "help": "Wall-clock seconds one snippet may run before it is stopped."})
