@@ -7,6 +7,7 @@ from collections import Counter
 from kb.core.pii import EMAIL, PHONE
 from kb.core.settings import PROJECT_ROOT
 from kb.core.store import load_entries
+from kb.question import HANGUL
 from tests.conftest import ENTRIES_DIR
 
 COURSE_DOCS = {
@@ -20,7 +21,9 @@ def test_at_least_24_valid_entries_with_15_verified() -> None:
     assert len(entries) >= 24
     assert sum(1 for e in entries if e.verify) >= 15
     assert len({e.id for e in entries}) == len(entries)
-    assert {e.lang for e in entries} == {"ko", "en"}
+    # every entry answers a Korean student in Korean and an English one in English
+    assert {e.lang for e in entries} == {"ko"}
+    assert all(e.answer_en and HANGUL.search(e.answer) for e in entries), [e.id for e in entries if not e.answer_en]
 
 
 def test_every_course_document_is_cited_by_three_entries() -> None:
