@@ -33,6 +33,13 @@ RNN_GROUP = {"lstm": "rnn", "gru": "rnn", "simplernn": "rnn"}  # one input-rank 
 NOISE = frozenset(["the", "a", "an", "of", "to", "in", "is", "be", "with", "but", "and", "or", "for", "at", "on", "by", "not", "has", "have", "received", "full", "layer", "input", "shape", "error", "traceback", "file", "line", "call", "last", "most", "recent", "none"])
 CONTINUED = re.compile(r"[ \t]+\S|\[\[")          # TensorFlow's indented lines under an error
 FRAME = re.compile(r'\s*File "|\s{4,}\S')           # a traceback frame and its source line
+# A recurrent layer numbered 1 (``lstm_1``) is, in a fresh model, the second of its kind: its input came
+# from another layer (a stack without return_sequences=True), not from the data. Kept as a word; any
+# number counts when the pasted code stacks recurrent layers, none when it has only one (a notebook
+# cell run again numbers its only LSTM ``lstm_3``).
+SECOND_RNN = re.compile(r"\b(?:lstm|gru|simple_?rnn)_1\b")
+NUMBERED_RNN = re.compile(r"\b(?:lstm|gru|simple_?rnn)_\d+\b")
+RNN_CALL = re.compile(r"\b(?:LSTM|GRU|SimpleRNN)\s*\(")
 MESSAGE_CAP = 2000
 MATCH_THRESHOLD = 0.6   # share of a pattern's words the pasted error must contain
 
@@ -75,11 +82,13 @@ def find_error(text: str) -> PastedError | None:
 
 
 def words(message: str) -> frozenset[str]:
-    """Normalised words of an error message: shapes, numbers and ``_3`` suffixes dropped."""
+    """Normalised words of an error message: shapes, numbers and ``_3`` suffixes dropped (a recurrent
+    layer numbered 1 leaves the word ``numbered_rnn``)."""
     text = NDIM.sub(lambda m: f" ndim{m.group(1)} ", message.lower())
+    numbered = {"numbered_rnn"} if SECOND_RNN.search(text) else set()
     text = SHAPE.sub(" ", text)
     found = (RNN_GROUP.get(w, w) for w in WORD.findall(text))
-    return frozenset(w for w in found if w not in NOISE and len(w) > 1 and not w.endswith("error"))
+    return frozenset(w for w in found if w not in NOISE and len(w) > 1 and not w.endswith("error")) | numbered
 
 
 def _kind(pattern: str) -> str:
@@ -103,8 +112,14 @@ class ErrorMatcher:
         if error is None:
             return None
         have = words(error.message)
+        calls = len(RNN_CALL.findall(text))
+        if calls == 1:
+            have -= {"numbered_rnn"}
+        elif calls > 1 and NUMBERED_RNN.search(error.message.lower()):
+            have |= {"numbered_rnn"}
         layers = have & LAYER_CLASSES
         best: ErrorRoute | None = None
+        best_explains = 0.0
         for entry_id, pattern, kind, want in self.patterns:
             if not want:
                 continue
@@ -116,6 +131,8 @@ class ErrorMatcher:
             other = (want & LAYER_CLASSES)
             if layers and other and not layers & other:
                 score -= 0.3
-            if best is None or score > best.score:
-                best = ErrorRoute(entry_id, round(score, 4), pattern)
+            # Of patterns the error matches equally, the one that explains more of the error wins.
+            explains = shared / len(have) if have else 0.0
+            if best is None or (score, explains) > (best.score, best_explains):
+                best, best_explains = ErrorRoute(entry_id, round(score, 4), pattern), explains
         return best if best is not None and best.score >= MATCH_THRESHOLD else None

@@ -88,6 +88,27 @@ def test_sandbox_messages_never_become_search_words() -> None:
 def test_normalised_words_drop_shapes_and_instance_numbers() -> None:
     assert words("Input 0 of layer lstm_12 ... expected ndim=3, found ndim=2. Full shape received: (None, 25)") \
         == words("Input 0 of layer \"gru\" ... expected ndim=3, found ndim=2. Full shape received: (32, 7)")
+    # ... but that the recurrent layer is the second of its kind in a fresh model (numbered 1) is kept
+    assert words("Input 0 of layer lstm_1 ... expected ndim=3") == words("Input 0 of layer lstm ... expected ndim=3") | {
+        "numbered_rnn"}
+
+
+STACKED = ("ValueError: Input 0 of layer \"lstm_1\" is incompatible with the layer: expected ndim=3, found ndim=2. "
+           "Full shape received: (None, 64)")
+
+
+@pytest.mark.parametrize(("pasted", "expected"), [
+    (STACKED + "\nLSTM 두 개 쌓았더니 이 에러가 나요", "return-sequences"),
+    ("model.add(LSTM(64))\nmodel.add(LSTM(32))\n" + STACKED.replace("lstm_1", "lstm_7"), "return-sequences"),
+    (STACKED.replace("lstm_1", "lstm"), "lstm-input-shape"),
+    (STACKED.replace("lstm_1", "lstm_4"), "lstm-input-shape"),   # no code: another model's counter
+    # one recurrent layer in the pasted code: lstm_3 is a re-run notebook's counter, not a stack
+    ("model.add(Embedding(100, 8))\nmodel.add(LSTM(32))\n" + STACKED.replace("lstm_1", "lstm_3"), "lstm-input-shape"),
+])
+def test_a_numbered_recurrent_layer_s_rank_error_is_a_stack_without_return_sequences(pasted: str, expected: str) -> None:
+    matcher = ErrorMatcher({e.id: e.error_patterns for e in WITH_PATTERNS})
+    route = matcher.route(pasted)
+    assert route is not None and route.entry_id == expected, route
 
 
 def test_question_text_outweighs_pasted_code() -> None:
