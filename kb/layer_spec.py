@@ -22,6 +22,10 @@ POOLING = ("MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D", "GlobalAver
 LAYERS = RNN + WRAPPERS + POOLING + ("Dense", "Embedding", "Conv1D", "Dropout", "Flatten")
 NOT_LAYERS = {"Input", "Sequential", "Model", "ValueError", "TypeError", "print", "summary"}
 LIMIT = 10**7          # units/filters/vocabulary above this cannot be built in a sandbox run
+# The sizes a layer cannot be built without ("LSTM(return_sequences=True)" describes a pattern, not a model).
+SIZES: dict[str, tuple[str, ...]] = {"Dense": ("units",), **dict.fromkeys(RNN, ("units",)),
+                                     "Conv1D": ("filters", "kernel_size"), "Embedding": ("input_dim", "output_dim")}
+WITHOUT = "without its"    # the phrase of that problem
 
 
 class LayerSpec(BaseModel):
@@ -120,6 +124,10 @@ def _layer(node: ast.expr) -> LayerSpec:
             spec.inner = _layer(kw.value)
             continue
         spec.kwargs[kw.arg] = _value(kw.value)
+    named = {kw.arg for kw in node.keywords}
+    missing = [size for i, size in enumerate(SIZES.get(name, ())) if i >= len(spec.args) and size not in named]
+    if missing:
+        raise Unbuildable(f"{name} {WITHOUT} {' and '.join(missing)}")
     for part in (spec, spec.core):
         numbers = [v for v in part.args if isinstance(v, int) and not isinstance(v, bool)]
         if any(n > LIMIT for n in numbers):

@@ -60,7 +60,7 @@ def _lead(spec: ModelSpec, p: Plan, runs: list[VerifyReport], lang: Lang) -> str
         failed = next((r.error for r in runs if r.error), None)
         if failed is None:
             return ""
-        return say(lang, "build_error", type=failed.type, message=failed.message.splitlines()[0][:200])
+        return say(lang, "build_error", type=failed.type, message=failed.message.splitlines()[0][:200].replace("`", "'"))
     first = next(iter(models.values()))
     pairs = student_layers(p, spec, first.layers)
     wanted = [(la, i) for la, i in pairs if spec.target in (None, la.cls, la.core.cls)] or pairs

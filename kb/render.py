@@ -1,10 +1,17 @@
-"""Terminal rendering (rich) of what the core returns. No logic: display only."""
+"""Terminal rendering (rich) of what the core returns. No logic: display only.
+
+Text that comes from a student's snippet or question (layer and variable names, error messages,
+notes) goes through :func:`plain` first: Rich would read ``[/red]`` in it as markup (a snippet could
+crash the command or fake a green line), and a terminal would obey its control characters.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
@@ -15,6 +22,15 @@ from verifiers.report import VerifyReport, diff_items, format_shape
 if TYPE_CHECKING:
     from kb.answer_types import Answer
     from kb.gaps import Gaps
+
+
+# C0/C1 controls but tab and newline, and the bidirectional overrides and isolates (U+202A-E, U+2066-9).
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(value: object) -> str:
+    """``value`` as inert text for a Rich console: markup escaped, control characters removed."""
+    return escape(CONTROLS.sub("", str(value)))
 
 
 def print_reports(reports: list[VerifyReport], console: Console | None = None, lang: str = "ko") -> None:
@@ -29,28 +45,28 @@ def print_reports(reports: list[VerifyReport], console: Console | None = None, l
         if report.rejected:
             where = say_ui(lang, "at_line", line=report.rejected.line) if report.rejected.line else ""
             why = say_rejection(lang, report.rejected.kind, report.rejected.subject, report.rejected.reason)
-            console.print(f"[red]{say_ui(lang, 'refused', where=where)}:[/red] {why}")
+            console.print(f"[red]{say_ui(lang, 'refused', where=where)}:[/red] {plain(why)}")
             continue
         for model in report.models:
-            table = Table(title=f"{model.var} ({model.cls})", title_justify="left")
+            table = Table(title=plain(f"{model.var} ({model.cls})"), title_justify="left")
             for key in ("col_layer", "col_class", "col_shape"):
                 table.add_column(say_ui(lang, key))
             table.add_column(say_ui(lang, "col_params"), justify="right")
             for layer in model.layers:
-                table.add_row(layer.name, layer.cls, format_shape(layer.output_shape), say_value(layer.params))
+                table.add_row(plain(layer.name), plain(layer.cls), format_shape(layer.output_shape), say_value(layer.params))
             console.print(table)
             console.print(say_ui(lang, "total", total=say_value(model.total_params), trainable=say_value(model.trainable_params)))
             if model.note:
-                console.print(f"[yellow]{say_ui(lang, 'note')}:[/yellow] {say_note(lang, model.note, model.note_kind)}")
+                console.print(f"[yellow]{say_ui(lang, 'note')}:[/yellow] {plain(say_note(lang, model.note, model.note_kind))}")
         for standalone in report.layers:
             weights = ", ".join(f"{w.name} {format_shape(w.shape)}" for w in standalone.weights)
-            console.print(say_ui(lang, "standalone", var=standalone.var, cls=standalone.cls,
-                                 params=say_value(standalone.params)) + (f" · {weights}" if weights else ""))
+            console.print(plain(say_ui(lang, "standalone", var=standalone.var, cls=standalone.cls,
+                                       params=say_value(standalone.params)) + (f" · {weights}" if weights else "")))
         for tensor in report.tensors:
-            console.print(say_ui(lang, "tensor", var=tensor.var, shape=format_shape(tensor.shape)))
+            console.print(plain(say_ui(lang, "tensor", var=tensor.var, shape=format_shape(tensor.shape))))
         if report.error:
             where = say_ui(lang, "at_line", line=report.error.line) if report.error.line else ""
-            console.print(f"[red]{report.error.type}{where}:[/red] {report.error.message}")
+            console.print(f"[red]{plain(report.error.type)}{where}:[/red] {plain(report.error.message)}")
         console.print(f"[dim]{report.took_ms} ms[/dim]")
     if len(reports) == 2:
         diffs = diff_items(reports[0], reports[1])
@@ -117,7 +133,7 @@ def print_eval(report: dict[str, Any]) -> None:
         top = r["hits"][0]["id"] if r["hits"] else "-"
         what = "answered (should abstain)" if r["out_of_scope"] else (
             f"rank {r['rank']}" + ("" if r["answered"] else ", abstained"))
-        console.print(f"  [yellow]miss[/] {r['q'][:70]!r}: {what}; top = {top}", markup=True, highlight=False)
+        console.print(f"  [yellow]miss[/] {plain(repr(r['q'][:70]))}: {what}; top = {plain(top)}", highlight=False)
     if "compare" in report:
         table = Table("configuration", "hit@1", "hit@3", "MRR", "abstention", "false abst.",
                       "cv abst.", "cv false abst.", "ingest s", title="Each retriever alone and fused")
@@ -143,7 +159,7 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
     if getattr(answer, "lead", ""):
         console.print(Panel(Markdown(answer.lead), title=say_ui(lang, "lead"), border_style="cyan"))
     for note in getattr(answer, "notes", []):
-        console.print(f"[dim]• {note}[/]", highlight=False)
+        console.print(f"[dim]• {plain(note)}[/]", highlight=False)
     built = getattr(answer, "built", None)
     if built is not None:
         console.print(f"[bold]{say_ui(lang, 'built')}[/]")
@@ -151,7 +167,7 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         if built.runs:
             print_reports(built.runs, console, lang)
         elif built.message:
-            console.print(built.message)
+            console.print(plain(built.message))
     if answer.pasted is not None:
         v = answer.pasted
         console.print(f"[bold]{say_ui(lang, 'pasted')}[/]")
@@ -160,9 +176,9 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         if v.explanation:
             console.print(Panel(Markdown(v.explanation), title=say_ui(lang, "error"), border_style="yellow"))
         if v.message:
-            console.print(v.message)
+            console.print(plain(v.message))
     if not answer.answered:
-        console.print(Panel(answer.answer, title=say_ui(lang, "unanswered"), border_style="yellow"))
+        console.print(Panel(plain(answer.answer), title=say_ui(lang, "unanswered"), border_style="yellow"))
     elif answer.answer:
         console.print(Panel(Markdown(answer.answer), title=f"{answer.title}  ({say_ui(lang, 'confidence', value=answer.confidence)})",
                             border_style="green"))
@@ -174,7 +190,7 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
             console.print(say_ui(lang, "sources") + ", ".join(answer.sources), highlight=False)
         for v in answer.verifications:
             if not v.runs:
-                console.print(f"[dim]{v.snippet}: {v.message}[/]")
+                console.print(f"[dim]{plain(v.snippet)}: {plain(v.message)}[/]")
                 continue
             console.print(f"[bold]{say_ui(lang, 'check')}[/] {v.snippet} ({say_ui(lang, 'status_' + v.status)})")
             print_reports(v.runs, console, lang)

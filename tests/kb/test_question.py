@@ -89,6 +89,24 @@ def test_unbuildable_descriptions_are_named(question: str, word: str) -> None:
     assert len(spec.problems) == 1 and word in spec.problems[0]
 
 
+@pytest.mark.parametrize(("question", "missing"), [
+    ("LSTM(return_sequences=True) 뒤에 Dense(10)을 붙이면 출력 shape이 어떻게 돼요?", "LSTM without its units"),
+    ("Dense() after a GRU(8)?", "Dense without its units"),
+    ("Conv1D(64) 다음 GlobalMaxPooling1D()", "Conv1D without its kernel_size"),
+    ("Embedding(output_dim=16) 파라미터", "Embedding without its input_dim"),
+])
+def test_a_layer_written_without_its_size_is_named_and_nothing_is_built(question: str, missing: str) -> None:
+    """A layer call without its size describes a pattern, not a model: building the rest of the chain
+    (or the call, which raises a TypeError) would show numbers for another model."""
+    spec = parse(question)
+    assert spec.layers == [] and len(spec.problems) == 1 and missing in spec.problems[0], spec
+
+
+def test_sizes_given_by_keyword_count() -> None:
+    spec = parse("Embedding(input_dim=1000, output_dim=16) 다음 Conv1D(filters=8, kernel_size=3)")
+    assert [layer.cls for layer in spec.layers] == ["Embedding", "Conv1D"] and not spec.problems
+
+
 @pytest.mark.parametrize(("follow", "changes", "layers"), [
     ("그럼 GRU로 바꾸면요?", ["LSTM → GRU"], ["GRU(96)", "Dense(24)"]),
     ("units를 절반으로 하면?", ["LSTM units 96 → 48"], ["LSTM(48)", "Dense(24)"]),
