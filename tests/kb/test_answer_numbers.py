@@ -64,7 +64,9 @@ def test_follow_up_in_a_session_changes_only_what_it_names(built_index: Settings
     assert layer_params(first, "LSTM") == {"3": [4 * ((4 + 32) * 32 + 32)], "2": [4736]}
     second = a.answer("그럼 GRU로 바꾸면요?", session="s1")
     assert layer_params(second, "GRU") == {"3": [3 * ((4 + 32) * 32 + 2 * 32)], "2": [3648]}
-    assert second.notes[0] == "이전 질문의 모델에서 LSTM → GRU로 바꿔 계산했습니다."
+    # the entry shown below still explains the earlier model: the note says so (its numbers differ)
+    assert second.notes[0] == ("이전 질문의 모델에서 LSTM → GRU로 바꿔 계산했습니다. "
+                               "아래 항목의 설명과 숫자는 바꾸기 전 구성에 대한 것입니다.")
     other = a.answer("그럼 GRU로 바꾸면요?", session="another")      # no earlier turn: nothing to carry
     assert other.built is None and not other.notes
 
