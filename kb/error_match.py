@@ -33,10 +33,10 @@ RNN_GROUP = {"lstm": "rnn", "gru": "rnn", "simplernn": "rnn"}  # one input-rank 
 NOISE = frozenset(["the", "a", "an", "of", "to", "in", "is", "be", "with", "but", "and", "or", "for", "at", "on", "by", "not", "has", "have", "received", "full", "layer", "input", "shape", "error", "traceback", "file", "line", "call", "last", "most", "recent", "none"])
 CONTINUED = re.compile(r"[ \t]+\S|\[\[")          # TensorFlow's indented lines under an error
 FRAME = re.compile(r'\s*File "|\s{4,}\S')           # a traceback frame and its source line
-# A recurrent layer numbered 1 (``lstm_1``) is, in a fresh model, the second of its kind: its input came
-# from another layer (a stack without return_sequences=True), not from the data. Kept as a word; any
-# number counts when the pasted code stacks recurrent layers, none when it has only one (a notebook
-# cell run again numbers its only LSTM ``lstm_3``).
+# A pattern naming a recurrent layer numbered 1 (``lstm_1``) explains a stack whose first layer lacks
+# return_sequences=True: the second layer's input came from the first, not from the data. A pasted
+# error counts as one only when the pasted code stacks recurrent layers: the number alone does not
+# tell (a notebook cell run again numbers its only LSTM ``lstm_1``; two dev questions do).
 SECOND_RNN = re.compile(r"\b(?:lstm|gru|simple_?rnn)_1\b")
 NUMBERED_RNN = re.compile(r"\b(?:lstm|gru|simple_?rnn)_\d+\b")
 RNN_CALL = re.compile(r"\b(?:LSTM|GRU|SimpleRNN)\s*\(")
@@ -81,11 +81,11 @@ def find_error(text: str) -> PastedError | None:
     return PastedError(last.group(1), " ".join([message, *more])[:MESSAGE_CAP].strip())
 
 
-def words(message: str) -> frozenset[str]:
-    """Normalised words of an error message: shapes, numbers and ``_3`` suffixes dropped (a recurrent
-    layer numbered 1 leaves the word ``numbered_rnn``)."""
+def words(message: str, *, pattern: bool = False) -> frozenset[str]:
+    """Normalised words of an error message: shapes, numbers and ``_3`` suffixes dropped (in a pattern,
+    a recurrent layer numbered 1 leaves the word ``numbered_rnn``)."""
     text = NDIM.sub(lambda m: f" ndim{m.group(1)} ", message.lower())
-    numbered = {"numbered_rnn"} if SECOND_RNN.search(text) else set()
+    numbered = {"numbered_rnn"} if pattern and SECOND_RNN.search(text) else set()
     text = SHAPE.sub(" ", text)
     found = (RNN_GROUP.get(w, w) for w in WORD.findall(text))
     return frozenset(w for w in found if w not in NOISE and len(w) > 1 and not w.endswith("error")) | numbered
@@ -100,7 +100,7 @@ class ErrorMatcher:
     """Scores a pasted error against the ``error_patterns`` of every entry."""
 
     def __init__(self, patterns: Mapping[str, Iterable[str]]) -> None:
-        self.patterns = [(entry_id, p, _kind(p), words(ERROR_LINE.sub(r"\2", p)))
+        self.patterns = [(entry_id, p, _kind(p), words(ERROR_LINE.sub(r"\2", p), pattern=True))
                          for entry_id, ps in patterns.items() for p in ps]
 
     def __bool__(self) -> bool:
@@ -112,10 +112,7 @@ class ErrorMatcher:
         if error is None:
             return None
         have = words(error.message)
-        calls = len(RNN_CALL.findall(text))
-        if calls == 1:
-            have -= {"numbered_rnn"}
-        elif calls > 1 and NUMBERED_RNN.search(error.message.lower()):
+        if len(RNN_CALL.findall(text)) > 1 and NUMBERED_RNN.search(error.message.lower()):
             have |= {"numbered_rnn"}
         layers = have & LAYER_CLASSES
         best: ErrorRoute | None = None
