@@ -63,10 +63,16 @@ def _syntax(rejected: Json) -> bool:
     return rejected.get("kind") == "syntax" or str(rejected["reason"]).startswith("it is not valid Python")
 
 
+def code_span(text: object) -> str:
+    """A snippet's own text as inline code: Markdown would read `__init__` as bold, and links and
+    images in an error message as links and images."""
+    return "`" + " ".join(str(text).replace("`", "'").split()) + "`"
+
+
 def error_text(error: Json) -> str:
     where = msg.AT_LINE.format(line=error["line"]) if error.get("line") else ""
     kind = msg.ERROR_KINDS.get(error["type"], error["type"])
-    return f"{kind}{where}: {error['message']}"
+    return f"{kind}{where}: {code_span(error['message'])}"
 
 
 def report_table(run: Json, other: Json | None = None) -> None:
@@ -79,7 +85,7 @@ def report_table(run: Json, other: Json | None = None) -> None:
         return
     for model in run["models"]:
         total = msg.TOTAL_PARAMS.format(n=say_value(model["total_params"])) if model["total_params"] is not None else ""
-        st.caption(f"{model['var']} ({model['class']}){total}")
+        st.caption(f"{code_span(model['var'])} ({code_span(model['class'])}){total}")
         _layer_table(model, _other_model(other, model["var"]))
         if model.get("note"):
             st.caption(say_note("ko", model["note"], model.get("note_kind")))

@@ -205,6 +205,15 @@ def test_snippet_verification_page(app_env: Settings) -> None:
     assert any("버전 차이" in w.value for w in at.warning)
 
 
+def test_a_snippet_s_error_message_is_shown_as_code_not_markdown(app_env: Settings) -> None:
+    at = start("ui/verify.py")
+    at.text_area(key="code").input('raise TypeError("*missing* units ![x](http://example.invalid/t.png)")')
+    at.button[0].click().run()
+    assert not at.exception
+    shown = [e.value for e in at.error if "missing" in e.value]
+    assert len(shown) == 2 and all("`*missing* units ![x](http://example.invalid/t.png)`" in v for v in shown), shown
+
+
 def test_yaml_mode_refuses_an_unchecked_number_in_one_sentence(app_env: Settings) -> None:
     at = instructor()
     at.text_area(key="entry_yaml").input(NEW_ENTRY.replace("= 4,032개입니다.", "= 4,032개입니다. 총 9,999개의 파라미터."))
