@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -69,18 +68,6 @@ def test_out_of_scope_abstains_with_low_confidence(searcher: Searcher) -> None:
     assert result.answered and result.confidence > 0.8
 
 
-@pytest.mark.parametrize("question", [
-    "파이토치 LSTM 예제", "Embedding 층에 GloVe 벡터를 넣고 trainable=False로 고정하려면?",
-    # answered at 0.49 until the model counted the field's words no entry uses (unseen_domain)
-    "BatchNormalization은 Conv1D 바로 뒤에 넣어요?",
-])
-def test_a_course_word_next_to_an_unknown_tool_is_not_enough_to_answer(searcher: Searcher, question: str) -> None:
-    """Never-seen Latin tokens (PyTorch, also when written in Hangul; GloVe; BatchNormalization) mark a
-    question the course does not cover, even when it names a layer the course does."""
-    result = searcher.search(question, threshold=THRESHOLD)
-    assert not result.answered, (result.confidence, result.features)
-
-
 def test_eval_cli_prints_one_json_object(built_index: Settings, tmp_path: Path) -> None:
     questions = tmp_path / "q.jsonl"
     questions.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in [
@@ -126,44 +113,6 @@ def test_asking_never_imports_heavy_libraries(built_index: Settings, flags: list
     assert json.loads(out.stdout)["answered"] is True
 
 
-@pytest.mark.parametrize(("question", "unseen"), [
-    ("Keras로 Transformer 인코더 블록을 쌓고 싶은데 LSTM 대신 써도 되나요?", {"transformer"}),
-    ("How do I add label smoothing to my LSTM classifier's loss?", {"classifier", "label"}),
-    ("LSTM 파라미터 개수 공식 알려주세요", set()),
-    ("Why does return_sequences=True give a 3D output?", set()),
-])
-def test_words_of_the_field_no_entry_uses_are_counted(searcher: Searcher, question: str, unseen: set[str]) -> None:
-    """unseen_domain counts the question's words that belong to the field (kb/domain_terms.txt) and
-    that no record contains: a real topic the course does not cover, unlike an everyday word."""
-    result = searcher.search(question, threshold=THRESHOLD)
-    assert result.features["unseen_domain"] == pytest.approx(math.log1p(len(unseen))), result.features
-    if unseen:
-        assert not result.answered, result.confidence
-
-
-def test_the_list_of_the_field_s_words_is_what_its_script_generates() -> None:
-    """kb/domain_terms.txt is generated from the installed Keras and the script's glossary."""
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, str(root / "scripts" / "domain_terms.py"), "--check"],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_without_the_list_of_the_field_s_words_the_feature_is_zero(
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
-    from kb import calibration
-
-    monkeypatch.setattr(calibration, "DOMAIN_TERMS", tmp_path / "missing.txt")
-    calibration.domain_terms.cache_clear()
-    try:
-        assert calibration.domain_terms() == frozenset()
-        assert "unseen_domain is 0" in caplog.text
-    finally:
-        monkeypatch.undo()
-        calibration.domain_terms.cache_clear()
-    assert "crf" in calibration.domain_terms() and "padding" in calibration.domain_terms()
-
-
 RETRIEVAL_DEV = DEV_SET.with_name("retrieval_dev.jsonl")
 # Held out when written, each measured before it was fitted on (README); fitted on since the second
 # stage read the sentence view, so now regression floors only.
@@ -180,6 +129,8 @@ RETRIEVAL_HOLDOUT6 = DEV_SET.with_name("retrieval_holdout6.jsonl")
 RETRIEVAL_HOLDOUT = DEV_SET.with_name("retrieval_holdout7.jsonl")
 # holdout8: clean, measured once before (702b5ba) and once after (192ed1b), then read.
 RETRIEVAL_HOLDOUT8 = DEV_SET.with_name("retrieval_holdout8.jsonl")
+# holdout9: clean, written by a fifth helper after the last change and measured once (ced14e1).
+RETRIEVAL_HOLDOUT9 = DEV_SET.with_name("retrieval_holdout9.jsonl")
 
 
 def test_retrieval_sets_cover_every_kind() -> None:
@@ -194,8 +145,8 @@ def test_retrieval_sets_cover_every_kind() -> None:
         assert near * 2 >= sum(q.out_of_scope for q in questions)
 
 
-@pytest.mark.parametrize("path", [RETRIEVAL_HOLDOUT5, RETRIEVAL_HOLDOUT6, RETRIEVAL_HOLDOUT, RETRIEVAL_HOLDOUT8],
-                         ids=["holdout5", "holdout6", "holdout7", "holdout8"])
+@pytest.mark.parametrize("path", [RETRIEVAL_HOLDOUT5, RETRIEVAL_HOLDOUT6, RETRIEVAL_HOLDOUT, RETRIEVAL_HOLDOUT8,
+                                  RETRIEVAL_HOLDOUT9], ids=["holdout5", "holdout6", "holdout7", "holdout8", "holdout9"])
 def test_the_held_out_sets_are_large_varied_and_never_fitted_on(path: Path) -> None:
     questions = load_questions(path)
     assert sum(not q.out_of_scope for q in questions) >= 100 and sum(q.out_of_scope for q in questions) >= 50
@@ -208,6 +159,8 @@ def test_the_held_out_sets_are_large_varied_and_never_fitted_on(path: Path) -> N
 
 
 @pytest.mark.parametrize(("path", "floor", "most_false_abstention"), [
+    # holdout9, clean, measured once: hit@1 0.88, hit@3 0.99, doc 0.99, false abstention 2/100, declined 47/50
+    (RETRIEVAL_HOLDOUT9, {"hit@1": 0.86, "hit@3": 0.96, "doc_hit@1": 0.96, "abstention": 0.9}, 0.04),
     # holdout8, clean. Before (702b5ba) -> after (192ed1b): hit@1 0.89 -> 0.90, hit@3 0.96 -> 0.97, false
     # abstention 3/100 -> 2/100, declined 47/50 -> 48/50; read since (the stacked-RNN routing: 0.92)
     (RETRIEVAL_HOLDOUT8, {"hit@1": 0.89, "hit@3": 0.95, "doc_hit@1": 0.96, "abstention": 0.92}, 0.04),
@@ -218,7 +171,7 @@ def test_the_held_out_sets_are_large_varied_and_never_fitted_on(path: Path) -> N
     (RETRIEVAL_HOLDOUT6, {"hit@1": 0.87, "hit@3": 0.92, "doc_hit@1": 0.95, "abstention": 0.88}, 0.07),
     # holdout5, looked into. 0.85 -> 0.91, 0.95 -> 0.98, 7/100 -> 3/100, 48/50 -> 46/50
     (RETRIEVAL_HOLDOUT5, {"hit@1": 0.88, "hit@3": 0.95, "doc_hit@1": 0.95, "abstention": 0.9}, 0.06),
-], ids=["holdout8", "holdout7", "holdout6", "holdout5"])
+], ids=["holdout9", "holdout8", "holdout7", "holdout6", "holdout5"])
 def test_held_out_retrieval_sets_do_not_regress(searcher: Searcher, path: Path, floor: dict[str, float],
                                                  most_false_abstention: float) -> None:
     m = evaluate(searcher, load_questions(path), threshold=THRESHOLD)["metrics"]
