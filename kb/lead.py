@@ -18,6 +18,7 @@ from kb.building import Plan, plan, student_layers, too_big
 from kb.core.errors import CoursebotError
 from kb.core.schema import KerasMajor
 from kb.formulas import layer_formula
+from kb.layer_spec import WITHOUT
 from kb.messages import say
 from kb.prose import LayerSpec, ModelSpec
 from verifiers.report import VerifyReport, format_shape
@@ -112,7 +113,10 @@ def answer_numbers(spec: ModelSpec, entry: Entry | None, verifier: SnippetVerifi
     out = Numbers()
     for problem in spec.problems:
         what, _, why = problem.partition(": ")
-        out.notes.append(say(lang, "unbuildable", what=what, why=why))
+        if WITHOUT in why:   # "LSTM without its units"
+            out.notes.append(say(lang, "unsized", what=what, sizes=why.partition(WITHOUT)[2].strip()))
+        else:
+            out.notes.append(say(lang, "unbuildable", what=what, why=why))
     if spec.empty:
         return out
     p = plan(spec, entry)

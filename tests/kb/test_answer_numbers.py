@@ -50,6 +50,15 @@ def test_an_english_question_gets_an_english_answer(answerer: Answerer) -> None:
     assert any("example code" in note for note in answer.notes)
 
 
+def test_a_layer_without_its_size_gets_one_sentence_in_the_student_s_language(answerer: Answerer) -> None:
+    answer = answerer.answer("LSTM(return_sequences=True) 뒤에 Dense(10)을 붙이면 출력 shape이 어떻게 돼요?")
+    assert answer.built is None and not answer.lead
+    assert answer.notes[0].startswith("질문의 `LSTM(return_sequences=True)`에는 크기(units)가 없어"), answer.notes
+    english = answerer.answer("What shape does Dense(10) give after LSTM(return_sequences=True)?")
+    assert english.notes[0].startswith("`LSTM(return_sequences=True)` in your question has no size (units)"), english.notes
+    assert answer.answered and english.answered
+
+
 def test_an_unbuildable_description_gets_one_sentence_and_the_answer_still_comes(answerer: Answerer) -> None:
     answer = answerer.answer("LSTM(64) 다음 Dense(10**9) 쓰면 Dense 파라미터 몇 개예요?")
     assert len(answer.notes) >= 1 and any("Dense(10**9)" in n and "too large" in n for n in answer.notes)
