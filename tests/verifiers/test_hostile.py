@@ -41,6 +41,7 @@ HOSTILE = [
     ("fork-via-numpy-os",
      "import numpy as np\nos = np.lib", "refused"),
     ("threads", "import tensorflow as tf\nx = [tf.constant(i) for i in range(500)]", None),
+    ("bytes-path", "import keras\ny = keras.utils.load_img(b'/proc/self/mountinfo')", "PermissionError"),
     ("dense-1e9", "import tensorflow as tf\nd = tf.keras.layers.Dense(10**9)\ny = d(tf.zeros((1, 64)))",
      "any-error"),
 ]

@@ -91,8 +91,8 @@ def install_audit_hook(jobdir: str) -> list[bool]:
             return
         if event.startswith(blocked):
             raise PermissionError(f"blocked by the sandbox: {event}")
-        if event == "open" and args and isinstance(args[0], str):
-            path = os.path.abspath(args[0])
+        if event == "open" and args and isinstance(args[0], (str, bytes)):   # a bytes path too (found by a red team)
+            path = os.path.abspath(os.fsdecode(args[0]))
             mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
             writing = any(c in mode for c in "wax+")
             allowed = allowed_write if writing else allowed_read + allowed_write
