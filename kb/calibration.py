@@ -32,7 +32,7 @@ FIRST_STAGE_ABSTAIN_FEATURES: tuple[str, ...] = (
     "unseen",          # idf-weighted share of the question's tokens no record contains at all
     "unseen_latin",    # the same over its Latin tokens only (layer names, arguments, English terms) ...
     "unseen_korean",   # ... and over its Korean ones (everyday Korean words no entry uses are common)
-    "unseen_domain",   # log(1 + number of words of the field no record contains: causal, crf, glove ...)
+    "unseen_domain",   # log(1 + number of words of the field no record contains: crf, glove, bert ...)
     "lexical",         # log(1 + BM25 score of the top hit)
     "lexical_margin",  # log(1 + BM25 top-1) - log(1 + BM25 top-2)
     "agree",           # 1 when the dense and the lexical rankings put the same record first

@@ -1,9 +1,9 @@
 """Regenerate ``kb/domain_terms.txt``: the words of the field, whether or not the knowledge base uses them.
 
 The abstention model counts the question's words that belong to the field (Keras, TensorFlow, NLP)
-but that no entry contains: a student asking about ``causal`` padding, a CRF or GloVe vectors asks
-about something real that the course does not cover, and should hear "not covered" rather than the
-nearest entry. The list is data: the public names of the installed Keras (layers, losses, metrics,
+but that no entry contains: a student asking about a CRF layer or GloVe vectors asks about something
+real that the course does not cover, and should hear "not covered" rather than the nearest entry. (A
+word an entry mentions in passing, such as ``causal`` or ``mask_zero``, is seen and does not count.) The list is data: the public names of the installed Keras (layers, losses, metrics,
 optimizers, callbacks, activations, initializers, regularizers, applications, utilities), the
 arguments of its layers that are spelled with an underscore (``recurrent_dropout``, ``mask_zero``),
 and the glossary below. Run ``python scripts/domain_terms.py`` after upgrading Keras or editing the
