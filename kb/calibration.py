@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,15 @@ class Calibration(BaseModel):
     threshold: float = 0.5
     fitted_on: list[str] = Field(default_factory=list)
     cv: dict[str, float | None] = Field(default_factory=dict)
+
+    @field_validator("mean", "scale", "coef", "intercept", mode="after")
+    @classmethod
+    def _six_digits(cls, value: float | list[float]) -> float | list[float]:
+        """6 significant digits: a full float repr (0.01787029082576434) is a long digit run that reads
+        like a phone number to a personal-data scan of the index, and its tail means nothing."""
+        if isinstance(value, list):
+            return [float(f"{v:.6g}") for v in value]
+        return float(f"{value:.6g}")
 
     def predict(self, values: Mapping[str, float]) -> float:
         z = self.intercept

@@ -69,3 +69,18 @@ def test_without_the_list_of_the_field_s_words_the_feature_is_zero(
         monkeypatch.undo()
         calibration.domain_terms.cache_clear()
     assert "crf" in calibration.domain_terms() and "padding" in calibration.domain_terms()
+
+
+def test_stored_models_carry_no_digit_runs_a_personal_data_scan_would_flag(tmp_path: Path) -> None:
+    """Full float reprs (0.01787029082576434) read like phone numbers to a scan of the index."""
+    import re
+
+    from kb.calibration import PACKAGED, Calibration, save_calibration
+    from kb.core.pii import PHONE
+
+    model = Calibration(config="x", features=["a"], mean=[0.01787029082576434], scale=[1.0106798765432],
+                        coef=[-0.011951774328145582], intercept=0.02039011648751244)
+    save_calibration(tmp_path / "calibration.json", model)
+    for text in ((tmp_path / "calibration.json").read_text(encoding="utf-8"), PACKAGED.read_text(encoding="utf-8")):
+        assert not PHONE.search(text) and not re.search(r"\d{8,}", text)
+    assert (tmp_path / "calibration.json").read_text(encoding="utf-8").count("0.0178703") == 1
