@@ -21,6 +21,7 @@ from kb.core.settings import PROJECT_ROOT, Settings
 from kb.search import Searcher
 from tests.conftest import ENTRIES_DIR
 
+CONCURRENT = 8   # adds started at once; each waits for the index lock in turn
 SEED = ["return-sequences", "embedding-params", "gru-vs-lstm"]
 TOPICS = ["마스킹", "학습률 스케줄", "가중치 감쇠", "조기 종료", "배치 정규화", "레이어 정규화", "어텐션 마스크",
           "그래디언트 클리핑", "혼합 정밀도", "체크포인트", "콜백", "텍스트 벡터화", "시퀀스 패딩", "토큰화",
@@ -65,21 +66,21 @@ def assert_consistent(settings: Settings) -> None:
     assert dense.ntotal == len(rows) and set(rows.tolist()) == set(range(len(files)))
 
 
-def test_twenty_concurrent_adds_all_land_and_are_searchable(tmp_path: Path) -> None:
+def test_concurrent_adds_all_land_and_are_searchable(tmp_path: Path) -> None:
     settings = seeded(tmp_path)
     paths = []
-    for n in range(20):
+    for n in range(CONCURRENT):
         p = tmp_path / f"in-{n}.yaml"
         p.write_text(entry_yaml(n), encoding="utf-8")
         paths.append(p)
-    with ThreadPoolExecutor(max_workers=20) as pool:
+    with ThreadPoolExecutor(max_workers=CONCURRENT) as pool:
         results = list(pool.map(lambda p: add(settings, p), paths))
-    assert [r.returncode for r in results] == [0] * 20, [r.stderr for r in results if r.returncode]
-    assert len(list(settings.entries_dir.glob("stress-*.yaml"))) == 20
+    assert [r.returncode for r in results] == [0] * CONCURRENT, [r.stderr for r in results if r.returncode]
+    assert len(list(settings.entries_dir.glob("stress-*.yaml"))) == CONCURRENT
     assert not list(settings.entries_dir.glob(".*tmp*"))
     assert_consistent(settings)
     searcher = Searcher(load_index(settings))
-    for n in range(20):
+    for n in range(CONCURRENT):
         assert searcher.search(f"{TOPICS[n]} 설정 zeta{n}").hits[0].id == f"stress-{n:02d}"
 
 

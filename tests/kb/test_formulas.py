@@ -1,5 +1,5 @@
-"""The formula shown to students equals what Keras builds: 200 random configurations per layer class,
-built in real Keras 3 and tf-keras in the sandbox (50 models per run, so a class costs four runs)."""
+"""The formula shown to students equals what Keras builds: 100 random configurations per layer class,
+built in real Keras 3 and tf-keras in the sandbox (50 models per run, so a class costs two runs)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from kb.prose import LayerSpec
 
 pytestmark = pytest.mark.sandbox
 
-PER_CLASS = 200
+PER_CLASS = 100
 PER_RUN = 50
 Config = tuple[LayerSpec, list[int | None]]
 
