@@ -61,6 +61,10 @@ def domain_terms() -> frozenset[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
+def _short(value: float) -> float:
+    return float(f"{value:.6g}") if abs(value) >= 0.01 else float(f"{value:.4g}")
+
+
 class Calibration(BaseModel):
     """A standardised logistic model: ``p = sigmoid(intercept + sum(coef * (x - mean) / scale))``."""
 
@@ -77,11 +81,12 @@ class Calibration(BaseModel):
     @field_validator("mean", "scale", "coef", "intercept", mode="after")
     @classmethod
     def _six_digits(cls, value: float | list[float]) -> float | list[float]:
-        """6 significant digits: a full float repr (0.01787029082576434) is a long digit run that reads
-        like a phone number to a personal-data scan of the index, and its tail means nothing."""
+        """6 significant digits (4 below 0.01, whose leading zeros count too): a full float repr
+        (0.01787029082576434) is a long digit run that reads like a phone number to a personal-data scan
+        of the index, and its tail means nothing. No stored number has more than 7 digits in a row."""
         if isinstance(value, list):
-            return [float(f"{v:.6g}") for v in value]
-        return float(f"{value:.6g}")
+            return [_short(v) for v in value]
+        return _short(value)
 
     def predict(self, values: Mapping[str, float]) -> float:
         z = self.intercept

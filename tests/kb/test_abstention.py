@@ -78,8 +78,9 @@ def test_stored_models_carry_no_digit_runs_a_personal_data_scan_would_flag(tmp_p
     from kb.calibration import PACKAGED, Calibration, save_calibration
     from kb.core.pii import PHONE
 
-    model = Calibration(config="x", features=["a"], mean=[0.01787029082576434], scale=[1.0106798765432],
-                        coef=[-0.011951774328145582], intercept=0.02039011648751244)
+    model = Calibration(config="x", features=["a", "b"], mean=[0.01787029082576434, 0.000217113444],
+                        scale=[1.0106798765432, 0.5], coef=[-0.011951774328145582, 0.00217113444],
+                        intercept=0.02039011648751244)
     save_calibration(tmp_path / "calibration.json", model)
     for text in ((tmp_path / "calibration.json").read_text(encoding="utf-8"), PACKAGED.read_text(encoding="utf-8")):
         assert not PHONE.search(text) and not re.search(r"\d{8,}", text)
