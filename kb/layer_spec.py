@@ -25,7 +25,8 @@ LIMIT = 10**7          # units/filters/vocabulary above this cannot be built in 
 # The sizes a layer cannot be built without ("LSTM(return_sequences=True)" describes a pattern, not a model).
 SIZES: dict[str, tuple[str, ...]] = {"Dense": ("units",), **dict.fromkeys(RNN, ("units",)),
                                      "Conv1D": ("filters", "kernel_size"), "Embedding": ("input_dim", "output_dim")}
-WITHOUT = "without its"    # the phrase of that problem
+# Why an expression cannot be built; kb.messages words each reason in Korean and English.
+Reason = Literal["unsized", "unknown_layer", "no_inner", "too_large", "not_positive", "unsupported"]
 
 
 class LayerSpec(BaseModel):
@@ -53,6 +54,24 @@ class LayerSpec(BaseModel):
         return first if isinstance(first, int) and not isinstance(first, bool) else None
 
 
+class Unbuildable(ValueError):
+    """An expression names an unknown layer or impossible sizes: ``reason`` says which, ``detail`` the
+    values its message needs (the layer, the sizes, the unsupported text)."""
+
+    def __init__(self, reason: Reason, **detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class Problem(BaseModel):
+    """An expression of the question that cannot be built, and why."""
+
+    source: str                      # as written, at most 60 characters
+    reason: Reason
+    detail: dict[str, str] = Field(default_factory=dict)
+
+
 class ModelSpec(BaseModel):
     """What the question describes: layers in order, the input, what is asked."""
 
@@ -62,15 +81,11 @@ class ModelSpec(BaseModel):
     input_in_words: bool = False                      # the input was written in words, not as a tuple
     asks: list[Ask] = Field(default_factory=list)
     target: str | None = None                         # the class the student asks about, if named
-    problems: list[str] = Field(default_factory=list)  # expressions that cannot be built, and why
+    problems: list[Problem] = Field(default_factory=list)  # expressions that cannot be built, and why
 
     @property
     def empty(self) -> bool:
         return not self.layers
-
-
-class Unbuildable(ValueError):
-    """An expression names an unknown layer or impossible sizes (the message says which)."""
 
 
 # -- layer expressions ----------------------------------------------------------------------------
@@ -90,50 +105,59 @@ def _value(node: ast.expr) -> Value:
         if isinstance(left, int) and isinstance(right, int) and not isinstance(left, bool):
             if isinstance(node.op, ast.Pow):
                 if not 0 <= right <= 64 or abs(left) > 10**6:
-                    raise Unbuildable("too large")
+                    raise Unbuildable("too_large", size=ast.unparse(node)[:40])   # _sized names the layer
                 return int(left**right)
             ops = {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right,
                    ast.FloorDiv: left // right if right else 0}
             return ops[type(node.op)]
     if isinstance(node, ast.Tuple):
-        raise Unbuildable("tuple")
-    raise Unbuildable(ast.unparse(node)[:40])
+        raise Unbuildable("unsupported", text=ast.unparse(node)[:40])
+    raise Unbuildable("unsupported", text=ast.unparse(node)[:40])
+
+
+def _sized(node: ast.expr, layer: str) -> Value:
+    try:
+        return _value(node)
+    except Unbuildable as exc:
+        if exc.reason == "too_large" and "layer" not in exc.detail:
+            raise Unbuildable("too_large", layer=layer, size=exc.detail["size"]) from None
+        raise
 
 
 def _layer(node: ast.expr) -> LayerSpec:
     if not isinstance(node, ast.Call):
-        raise Unbuildable(ast.unparse(node)[:40])
+        raise Unbuildable("unsupported", text=ast.unparse(node)[:40])
     func = node.func
     name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
     if name not in LAYERS:
-        raise Unbuildable(f"unknown layer {name}")
+        raise Unbuildable("unknown_layer", layer=name)
     spec = LayerSpec(cls=name)
     args = list(node.args)
     if name in WRAPPERS:
         if not args:
-            raise Unbuildable(f"{name} without a layer")
+            raise Unbuildable("no_inner", layer=name)
         spec.inner = _layer(args.pop(0))
     for arg in args:
-        spec.args.append(_value(arg))
+        spec.args.append(_sized(arg, name))
     for kw in node.keywords:
         if kw.arg is None:
-            raise Unbuildable("**kwargs")
+            raise Unbuildable("unsupported", text="**kwargs")
         if kw.arg in ("input_shape", "input_dim", "input_length"):
             continue     # read separately as the input
         if kw.arg == "layer" and name in WRAPPERS:
             spec.inner = _layer(kw.value)
             continue
-        spec.kwargs[kw.arg] = _value(kw.value)
+        spec.kwargs[kw.arg] = _sized(kw.value, name)
     named = {kw.arg for kw in node.keywords}
     missing = [size for i, size in enumerate(SIZES.get(name, ())) if i >= len(spec.args) and size not in named]
     if missing:
-        raise Unbuildable(f"{name} {WITHOUT} {' and '.join(missing)}")
+        raise Unbuildable("unsized", layer=name, sizes=", ".join(missing))
     for part in (spec, spec.core):
         numbers = [v for v in part.args if isinstance(v, int) and not isinstance(v, bool)]
         if any(n > LIMIT for n in numbers):
-            raise Unbuildable(f"{part.cls} size {max(numbers):,} too large")
+            raise Unbuildable("too_large", layer=part.cls, size=f"{max(numbers):,}")
         if part.cls not in ("Dropout",) and any(n <= 0 for n in numbers):
-            raise Unbuildable(f"{part.cls} size {min(numbers)} not positive")
+            raise Unbuildable("not_positive", layer=part.cls, size=str(min(numbers)))
     return spec
 
 
@@ -150,10 +174,10 @@ def _balanced_end(text: str, open_at: int) -> int | None:
     return None
 
 
-def find_expressions(text: str) -> tuple[list[tuple[int, LayerSpec, str]], list[str]]:
-    """Layer expressions (position, spec, source) and problems (one phrase each), left to right."""
+def find_expressions(text: str) -> tuple[list[tuple[int, LayerSpec, str]], list[Problem]]:
+    """Layer expressions (position, spec, source) and the ones that cannot be built, left to right."""
     found: list[tuple[int, LayerSpec, str]] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     pos = 0
     while True:
         m = CALL_START.search(text, pos)
@@ -171,6 +195,8 @@ def find_expressions(text: str) -> tuple[list[tuple[int, LayerSpec, str]], list[
             found.append((m.start(), _layer(tree.body), source))
         except SyntaxError:
             continue
-        except (Unbuildable, ValueError, OverflowError, RecursionError, MemoryError) as exc:
-            problems.append(f"`{source[:60]}`: {exc}")
+        except Unbuildable as exc:
+            problems.append(Problem(source=source[:60], reason=exc.reason, detail=exc.detail))
+        except (ValueError, OverflowError, RecursionError, MemoryError):
+            problems.append(Problem(source=source[:60], reason="unsupported", detail={"text": source[:40]}))
     return found, problems

@@ -18,7 +18,6 @@ from kb.building import Plan, plan, student_layers, too_big
 from kb.core.errors import CoursebotError
 from kb.core.schema import KerasMajor
 from kb.formulas import layer_formula
-from kb.layer_spec import WITHOUT
 from kb.messages import say
 from kb.prose import LayerSpec, ModelSpec
 from verifiers.report import VerifyReport, format_shape
@@ -112,11 +111,7 @@ def answer_numbers(spec: ModelSpec, entry: Entry | None, verifier: SnippetVerifi
     """Build the student's configuration and write the lead; never raises for a bad description."""
     out = Numbers()
     for problem in spec.problems:
-        what, _, why = problem.partition(": ")
-        if WITHOUT in why:   # "LSTM without its units"
-            out.notes.append(say(lang, "unsized", what=what, sizes=why.partition(WITHOUT)[2].strip()))
-        else:
-            out.notes.append(say(lang, "unbuildable", what=what, why=why))
+        out.notes.append(say(lang, f"build_{problem.reason}", what=f"`{problem.source}`", **problem.detail))
     if spec.empty:
         return out
     p = plan(spec, entry)

@@ -15,7 +15,6 @@ from kb.layer_spec import (
     LAYERS,
     POOLING,
     RNN,
-    WITHOUT,
     WRAPPERS,
     LayerSpec,
     ModelSpec,
@@ -196,7 +195,7 @@ def _parse(text: str) -> ModelSpec:
         if REVERSED.match(text[layers[i][1]:layers[i + 1][0]]):
             layers[i], layers[i + 1] = layers[i + 1], layers[i]
     spec.layers = [layer for _, _, layer in layers]
-    if any(WITHOUT in problem for problem in spec.problems):
+    if any(problem.reason == "unsized" for problem in spec.problems):
         spec.layers = []   # a chain with an unsized layer in it would be another model than the one described
     # Options written outside any call apply to every layer that takes them; those inside a call
     # ("GRU(32, return_sequences=True) 그리고 GRU(16)") belong to that call only.

@@ -61,8 +61,12 @@ def test_a_layer_without_its_size_gets_one_sentence_in_the_student_s_language(an
 
 def test_an_unbuildable_description_gets_one_sentence_and_the_answer_still_comes(answerer: Answerer) -> None:
     answer = answerer.answer("LSTM(64) 다음 Dense(10**9) 쓰면 Dense 파라미터 몇 개예요?")
-    assert len(answer.notes) >= 1 and any("Dense(10**9)" in n and "too large" in n for n in answer.notes)
+    assert "질문의 `Dense(10**9)`은(는) Dense의 크기 1,000,000,000이(가) 너무 커서 샌드박스에서 만들지 않았습니다." \
+        in answer.notes, answer.notes
     assert answer.answered and answer.answer
+    english = answerer.answer("How many parameters does MyAttention(64) after LSTM(32) have?")
+    assert any(n.startswith("`MyAttention(64)` in your question was not built: MyAttention is not a layer")
+               for n in english.notes), english.notes
 
 
 def test_follow_up_in_a_session_changes_only_what_it_names(built_index: Settings, verifier: Any,

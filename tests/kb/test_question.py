@@ -80,26 +80,31 @@ def test_the_input_built_for_words(question: str, built: list[int | None], assum
     assert plan.input_shape == built and plan.assumed_features == assumed
 
 
-@pytest.mark.parametrize(("question", "word"), [
-    ("Dense(10**9) 파라미터?", "too large"), ("MyLayer(10) 다음 Dense(5)", "unknown layer"),
-    ("LSTM(0) 파라미터", "not positive"),
+@pytest.mark.parametrize(("question", "reason", "detail"), [
+    ("Dense(10**9) 파라미터?", "too_large", {"layer": "Dense", "size": "1,000,000,000"}),
+    ("Dense(10**100) 파라미터?", "too_large", {"layer": "Dense", "size": "10 ** 100"}),
+    ("MyLayer(10) 다음 Dense(5)", "unknown_layer", {"layer": "MyLayer"}),
+    ("LSTM(0) 파라미터", "not_positive", {"layer": "LSTM", "size": "0"}),
+    ("Bidirectional() 출력", "no_inner", {"layer": "Bidirectional"}),
+    ("Dense(units=n) 파라미터", "unsupported", {"text": "n"}),
 ])
-def test_unbuildable_descriptions_are_named(question: str, word: str) -> None:
+def test_unbuildable_descriptions_are_named(question: str, reason: str, detail: dict[str, str]) -> None:
     spec = parse(question)
-    assert len(spec.problems) == 1 and word in spec.problems[0]
+    assert [(p.reason, p.detail) for p in spec.problems] == [(reason, detail)], spec.problems
 
 
 @pytest.mark.parametrize(("question", "missing"), [
-    ("LSTM(return_sequences=True) 뒤에 Dense(10)을 붙이면 출력 shape이 어떻게 돼요?", "LSTM without its units"),
-    ("Dense() after a GRU(8)?", "Dense without its units"),
-    ("Conv1D(64) 다음 GlobalMaxPooling1D()", "Conv1D without its kernel_size"),
-    ("Embedding(output_dim=16) 파라미터", "Embedding without its input_dim"),
+    ("LSTM(return_sequences=True) 뒤에 Dense(10)을 붙이면 출력 shape이 어떻게 돼요?", {"layer": "LSTM", "sizes": "units"}),
+    ("Dense() after a GRU(8)?", {"layer": "Dense", "sizes": "units"}),
+    ("Conv1D(64) 다음 GlobalMaxPooling1D()", {"layer": "Conv1D", "sizes": "kernel_size"}),
+    ("Embedding(output_dim=16) 파라미터", {"layer": "Embedding", "sizes": "input_dim"}),
+    ("Conv1D() 파라미터", {"layer": "Conv1D", "sizes": "filters, kernel_size"}),
 ])
-def test_a_layer_written_without_its_size_is_named_and_nothing_is_built(question: str, missing: str) -> None:
+def test_a_layer_written_without_its_size_is_named_and_nothing_is_built(question: str, missing: dict[str, str]) -> None:
     """A layer call without its size describes a pattern, not a model: building the rest of the chain
     (or the call, which raises a TypeError) would show numbers for another model."""
     spec = parse(question)
-    assert spec.layers == [] and len(spec.problems) == 1 and missing in spec.problems[0], spec
+    assert spec.layers == [] and [(p.reason, p.detail) for p in spec.problems] == [("unsized", missing)], spec
 
 
 def test_sizes_given_by_keyword_count() -> None:
