@@ -77,14 +77,14 @@ def citations(answer: Item) -> None:
     if not cited:
         return
     lines = [f"- {c['label']}" + (f" — {c['note']}" if c.get("note") else "") for c in cited]
-    st.markdown(f":material/menu_book: **{msg.SOURCES}**\n" + "\n".join(lines))
+    st.markdown(f":material/menu_book: **{msg.word('SOURCES', answer.get('lang', 'ko'))}**\n" + "\n".join(lines))
 
 
 def related(answer: Item, key: str) -> None:
     hits = [h for h in answer["hits"] if h["id"] != answer["entry"] and h["kind"] == "entry"]
     if not hits:
         return
-    st.markdown(f"**{msg.RELATED}**")
+    st.markdown(f"**{msg.word('RELATED', answer.get('lang', 'ko'))}**")
     for h in hits:
         st.button(h["title"], key=f"related-{key}-{h['id']}", icon=":material/arrow_forward:",
                   on_click=_ask, args=(h["title"],))
@@ -95,16 +95,17 @@ def show(item: Item, key: str) -> None:
     if answer is None:
         st.warning(msg.INTERRUPTED, icon=":material/pause_circle:")
         return
+    lang = answer.get("lang", "ko")
     for v in answer["verifications"]:
         if v["source"] == "pasted":
-            view.verification(v, expanded=True, show_code=False)
+            view.verification(v, expanded=True, show_code=False, lang=lang)
     if answer.get("lead"):
         st.markdown(answer["lead"])
     for note in answer.get("notes", []):
         st.caption(note)
     for v in answer["verifications"]:
         if v["source"] == "question":
-            view.verification(v)
+            view.verification(v, lang=lang)
     if not answer["answered"]:
         st.info(answer["answer"], icon=":material/help:")
     elif answer["answer"]:
@@ -113,7 +114,7 @@ def show(item: Item, key: str) -> None:
         citations(answer)
         for v in answer["verifications"]:
             if v["source"] == "entry":
-                view.verification(v)
+                view.verification(v, lang=lang)
     related(answer, key)
     if st.session_state.get("instructor_ok"):
         st.caption(msg.INSTRUCTOR_DETAIL.format(confidence=answer["confidence"], ms=answer["took_ms"],

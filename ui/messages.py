@@ -1,4 +1,6 @@
-"""Every Korean string the pages show, in one place (the core's own messages live in kb)."""
+"""Every Korean string the pages show, in one place (the core's own messages live in kb), and the
+English words of the chrome around one answer: a student who asks in English gets the answer, its
+tables, checks and sources in English, while the page itself stays Korean."""
 
 from __future__ import annotations
 
@@ -104,3 +106,34 @@ FORM_UNCHECKED = "검증하지 않음 (이유 적기)"
 FORM_REASON = "검증하지 않는 이유"
 FORM_REAL = "{mark} 실제 값 (Keras 3): **{value}**"
 QUESTION_BUILT = "질문의 구성을 Keras로 만든 결과"
+
+
+# The chrome around one answer, for a question asked in English (the keys are the names above).
+ANSWER_EN: dict[str, str] = {
+    "COL_LAYER": "Layer", "COL_CLASS": "Class", "COL_SHAPE": "Output shape", "COL_PARAMS": "Params",
+    "COL_TENSOR": "Tensor", "AT_LINE": " (line {line})",
+    "SYNTAX_ERROR": "Python syntax error{where}: {detail}. Fix the code and send it again.",
+    "REFUSED": "Not run, by the safety policy{where}: {reason}", "TOTAL_PARAMS": " · total params {n}",
+    "BUILT_OK": "Built without errors", "VERSION_DIFF": "Version difference: {line}",
+    "NO_DIFFERENCE": "Keras 3 and Keras 2: no difference", "CHECKED": "Checked: {name}{marks}",
+    "PASTED_RESULT": "Your pasted code, run", "NOT_VERIFIED": "Not verified yet.",
+    "CLAIM_OK": "✓ **{text}** in the answer — actual value {real}", "CLAIM_BAD": "✗ {text} in the answer — actual value {real}",
+    "QUESTION_BUILT": "Your question's configuration, built in Keras", "SOURCES": "Sources",
+    "RELATED": "Related questions",
+}
+ERROR_KINDS_EN: dict[ServiceFailure, str] = {
+    "Timeout": "Timed out", "WorkerError": "Runner error", "SandboxError": "Sandbox error",
+    "Crashed": "Crashed while running", "ForkHang": "Runner error", "NoResult": "Ended without a result",
+    "ResultTooLarge": "Result too large", "InvalidResult": "Untrustworthy result", "QueueFull": "Too much code waiting"}
+
+
+def word(name: str, lang: str = "ko") -> str:
+    """One string of the answer's chrome in the answer's language."""
+    if lang == "en":
+        return ANSWER_EN[name]
+    value: str = globals()[name]
+    return value
+
+
+def error_kinds(lang: str = "ko") -> dict[ServiceFailure, str]:
+    return ERROR_KINDS_EN if lang == "en" else ERROR_KINDS

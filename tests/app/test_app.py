@@ -117,6 +117,20 @@ def test_question_gets_an_answer_with_readable_sources_tables_and_related_button
     assert at.chat_message[2].markdown[0].value == asked    # the related entry was asked
 
 
+def test_an_english_question_gets_its_tables_checks_and_sources_in_english(app_env: Settings) -> None:
+    """The page stays Korean; the chrome around an answer to an English question does not."""
+    at = start()
+    at.chat_input[0].set_value("How many parameters does Dense(64) after Bidirectional(LSTM(64)) have?").run()
+    assert not at.exception, at.exception
+    text = all_text(at)
+    assert "**Sources**" in text and "**Related questions**" in text and "출처" not in text
+    assert "✓ **8,256** in the answer — actual value Keras 3: 8,256 · Keras 2: 8,256" in text, text
+    assert "Keras 3 and Keras 2: no difference" in text and messages.NO_DIFFERENCE not in text
+    assert any(e.label.startswith("Checked: imdb-bilstm") for e in at.expander)
+    assert any("8,256" in list(t.value["Params"]) for t in at.table if "Params" in t.value.columns)
+    assert not any(messages.COL_PARAMS in t.value.columns for t in at.table)
+
+
 def test_out_of_scope_question_shows_the_not_covered_message(app_env: Settings) -> None:
     at = start()
     at.chat_input[0].set_value("주말에 볼 만한 영화 추천해줘").run()
