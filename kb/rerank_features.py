@@ -18,7 +18,13 @@ FIRST_STAGE_FEATURES: tuple[str, ...] = ("cosine", "cosine_gap", "coverage", "le
 # the entry's rank among all entries by the first.
 SENTENCE_FEATURES: tuple[str, ...] = ("sentence", "sentence_gap", "sentence_answer", "sentence_answer_gap",
                                       "sentence_rank")
-RERANK_FEATURES: tuple[str, ...] = FIRST_STAGE_FEATURES + SENTENCE_FEATURES
+# The share of the layer classes the question names (LSTM, SimpleRNN, Conv1D ...) that the candidate's
+# title names too: an entry that mentions SimpleRNN in passing is not the entry about SimpleRNN.
+TITLE_FEATURES: tuple[str, ...] = ("title_layers",)
+RERANK_FEATURES: tuple[str, ...] = FIRST_STAGE_FEATURES + SENTENCE_FEATURES + TITLE_FEATURES
+LAYER_WORDS = frozenset({"lstm", "gru", "simplernn", "dense", "embedding", "conv1d", "bidirectional",
+                         "timedistributed", "maxpooling1d", "averagepooling1d", "globalmaxpooling1d",
+                         "globalaveragepooling1d", "dropout", "flatten"})
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from kb.error_match import ErrorMatcher, ErrorRoute
 from kb.focus import focus
 from kb.rerank_features import (
     FIRST_STAGE_FEATURES,
+    LAYER_WORDS,
     RERANK_FEATURES,
     Retrieved,
     abstention_sentence_features,
@@ -79,6 +80,7 @@ class Searcher:
         self.errors = ErrorMatcher({r.entry_id: r.error_patterns for r in index.records
                                     if r.entry_id and r.error_patterns})
         self._token_sets: dict[int, set[str]] = {}
+        self._title_tokens: dict[int, set[str]] = {}
         self.domain = domain_terms()
         self._stored_tokens: dict[str, list[str]] | None = None
 
@@ -113,6 +115,15 @@ class Searcher:
         if not tokens:
             return np.zeros(len(self.index.records), dtype=np.float32)
         return np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float32)
+
+    def title_layers(self, named: set[str], record: int) -> float:
+        """The share of the layer classes the question names that the record's title names too."""
+        if not named:
+            return 0.0
+        title = self._title_tokens.get(record)
+        if title is None:
+            title = self._title_tokens[record] = set(tokenize(self.index.records[record].title, self.index.tokenizer))
+        return len(named & title) / len(named)
 
     def coverage(self, tokens: list[str], record: int) -> float:
         """idf-weighted share of the question's distinct tokens found in the record."""
@@ -216,6 +227,7 @@ class Searcher:
         d_max = float(dense.max()) if len(dense) else 0.0
         l_max = math.log1p(max(float(lexical.max()), 0.0)) if len(lexical) else 0.0
         view = got.view
+        named = {t for t in tokens if t in LAYER_WORDS}
         rows = []
         for rank, i in enumerate(ranked[:RERANK_DEPTH]):
             lex = math.log1p(max(float(lexical[i]), 0.0))
@@ -223,6 +235,7 @@ class Searcher:
                    "coverage": self.coverage(tokens, i), "lexical": lex, "lexical_gap": lex - l_max,
                    "fused_rank": 1.0 / (1 + rank)}
             row.update(sentence_features(view, i))
+            row["title_layers"] = self.title_layers(named, i)
             rows.append((i, row))
         return rows, ranked
 
