@@ -32,7 +32,7 @@ from kb.lead import answer_numbers
 from kb.messages import KO, Lang, language, particle_ro, say
 from kb.pasted import explain_error, verify_pasted, with_prelude
 from kb.prose import ModelSpec, parse
-from kb.question import KERAS_NAMES, check_length, clean_text, extract_code, extract_error
+from kb.question import check_length, clean_text, extract_code, extract_error
 from kb.search import Searcher
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ class Answerer:
             return self._refused(question, refusal.kind, refusal.message, started, session, audience)
         if history is None and session and self.log is not None:
             history = list(self.log.turns(session))
-        code, rest = extract_code(question)
+        code, _ = extract_code(question)
         pasted = None
         query = question
         error_text = None
@@ -164,10 +164,11 @@ class Answerer:
             pasted = verify_pasted(self.verifier, code, lang, session=session, on_wait=on_wait) if verify else Verification(
                 source="pasted", snippet="pasted", code=code, status="not_verified",
                 message="--no-verify: the pasted code was not run.")
-            names = " ".join(sorted(set(KERAS_NAMES.findall(code)) - {"keras", "layers", "Model", "Input"}))
-            # the sandbox's own failures (Timeout, Rejected …) never become search words
+            # The question as asked (the search weighs its prose over the code's tokens, as `coursebot eval`
+            # measures it), plus the error the code raised; the sandbox's own failures (Timeout, Rejected …)
+            # never become search words.
             failure = next((r.error for r in pasted.runs if r.error and r.error.type not in SANDBOX_KINDS), None)
-            query = " ".join(filter(None, [rest, f"{failure.type}: {failure.message}" if failure else "", names]))
+            query = f"{question}\n{failure.type}: {failure.message}" if failure else question
         else:
             error_text = extract_error(question)
             spec = parse(question)

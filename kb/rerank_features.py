@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kb.layer_spec import LAYERS
+
 # Cheap features only: the cosine to each candidate's whole answer was one too, but embedding five
 # answers at question time made a cold `ask` 3-4 s slower for no gain the dev set could show.
 FIRST_STAGE_FEATURES: tuple[str, ...] = ("cosine", "cosine_gap", "coverage", "lexical", "lexical_gap", "fused_rank")
@@ -22,9 +24,7 @@ SENTENCE_FEATURES: tuple[str, ...] = ("sentence", "sentence_gap", "sentence_answ
 # title names too: an entry that mentions SimpleRNN in passing is not the entry about SimpleRNN.
 TITLE_FEATURES: tuple[str, ...] = ("title_layers",)
 RERANK_FEATURES: tuple[str, ...] = FIRST_STAGE_FEATURES + SENTENCE_FEATURES + TITLE_FEATURES
-LAYER_WORDS = frozenset({"lstm", "gru", "simplernn", "dense", "embedding", "conv1d", "bidirectional",
-                         "timedistributed", "maxpooling1d", "averagepooling1d", "globalmaxpooling1d",
-                         "globalaveragepooling1d", "dropout", "flatten"})
+LAYER_WORDS = frozenset(name.lower() for name in LAYERS)   # as the tokenizer writes them
 
 
 @dataclass(frozen=True)
