@@ -187,7 +187,7 @@ class Answerer:
         # A follow-up rebuilds on what the previous turn built on (the same entry's snippet).
         build_on = (self._entry(previous.entry_id) if resolution.changes and previous is not None
                     and previous.entry_id else None) or best_entry
-        self._numbers(out, resolution.spec, build_on, verify, session, on_wait)
+        self._numbers(out, resolution.spec, build_on, verify, session, on_wait, carried=bool(resolution.changes))
         if resolution.changes:
             changes = ", ".join(resolution.changes)
             out.notes.insert(0, say(lang, "carried", changes=changes, ro=particle_ro(changes)))
@@ -234,11 +234,11 @@ class Answerer:
         return entry.answer_en if lang == "en" and entry.answer_en else entry.answer
 
     def _numbers(self, out: Answer, spec: ModelSpec, entry: Entry | None, verify: bool, session: str | None,
-                 on_wait: Callable[[int], None] | None) -> None:
+                 on_wait: Callable[[int], None] | None, *, carried: bool = False) -> None:
         if spec.empty and not spec.problems:
             return
         numbers = answer_numbers(spec, entry, self.verifier if verify else None, out.lang, run=verify,
-                                 session=session, on_wait=on_wait)
+                                 session=session, on_wait=on_wait, carried=carried)
         out.built, out.lead = numbers.verification, numbers.lead
         out.notes.extend(numbers.notes)
 

@@ -107,8 +107,10 @@ def _short(layer: LayerSpec) -> str:
 
 
 def answer_numbers(spec: ModelSpec, entry: Entry | None, verifier: SnippetVerifier | None, lang: Lang, *, run: bool,
-                   session: str | None = None, on_wait: Callable[[int], None] | None = None) -> Numbers:
-    """Build the student's configuration and write the lead; never raises for a bad description."""
+                   session: str | None = None, on_wait: Callable[[int], None] | None = None,
+                   carried: bool = False) -> Numbers:
+    """Build the student's configuration and write the lead; never raises for a bad description.
+    ``carried``: the configuration is the previous turn's, changed (its input was not written in this one)."""
     out = Numbers()
     for problem in spec.problems:
         out.notes.append(say(lang, f"build_{problem.reason}", what=f"`{problem.source}`", **problem.detail))
@@ -128,7 +130,7 @@ def answer_numbers(spec: ModelSpec, entry: Entry | None, verifier: SnippetVerifi
         out.notes.append(say(lang, "default_input", shape=shown))
     elif p.assumed_features and p.input_shape is not None:
         out.notes.append(say(lang, "default_features", shape=shown, features=p.input_shape[-1]))
-    elif spec.input_shape is not None:
+    elif spec.input_shape is not None and not carried:
         out.notes.append(say(lang, "chain_input", shape=shown))
     v = Verification(source="question", entry=p.entry_id, snippet="question", code=p.code, status="not_verified")
     if not run or verifier is None:

@@ -80,6 +80,9 @@ def test_follow_up_in_a_session_changes_only_what_it_names(built_index: Settings
     # the entry shown below still explains the earlier model: the note says so (its numbers differ)
     assert second.notes[0] == ("이전 질문의 모델에서 LSTM → GRU로 바꿔 계산했습니다. "
                                "아래 항목의 설명과 숫자는 바꾸기 전 구성에 대한 것입니다.")
+    # the input came with the previous question: no second note saying this one wrote it
+    assert first.notes == ["질문에 적힌 입력 (None, 20, 4)에 레이어를 차례로 쌓아 Keras 3와 Keras 2에서 직접 만들어 계산했습니다."]
+    assert not any("질문에 적힌 입력" in note for note in second.notes), second.notes
     other = a.answer("그럼 GRU로 바꾸면요?", session="another")      # no earlier turn: nothing to carry
     assert other.built is None and not other.notes
 
