@@ -176,7 +176,14 @@ class Answerer:
         resolution = resolve(question, spec, previous if code is None else None)
         if resolution.follow_up:
             query = resolution.query
-        result = self.searcher.search(query or question, k=k, threshold=self.settings.abstain_threshold)
+        # A follow-up that only resizes the previous model keeps the previous entry ("units를 64로 하면?"
+        # after a GRU answer is still about that GRU, whatever else its words match).
+        keep = previous.entry_id if resolution.resized_only and previous is not None else None
+        result = self.searcher.search(query or question, k=k if keep is None else len(self.index.records),
+                                      threshold=self.settings.abstain_threshold)
+        if keep is not None:
+            hits = sorted(result.hits, key=lambda h: h.id != keep)[:k]
+            result = result.model_copy(update={"hits": hits, "answered": result.answered or hits[0].id == keep})
         out = Answer(question=question, answered=result.answered, confidence=result.confidence,
                      lang=lang, hits=result.hits, pasted=pasted, error_text=error_text)
         entries = {h.id: self._entry(h.id) for h in result.hits if h.kind == "entry"}

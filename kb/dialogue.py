@@ -46,6 +46,7 @@ class Resolution(BaseModel):
     query: str
     follow_up: bool = False
     changes: list[str] = Field(default_factory=list)
+    resized_only: bool = False   # the changes only resize the previous model: its entry still answers
 
 
 def is_follow_up(question: str, spec: ModelSpec) -> bool:
@@ -81,7 +82,10 @@ def _target(spec: ModelSpec, question: str) -> list[int]:
     return [] if first is None else [first]
 
 
-def _apply(prev: ModelSpec, now: ModelSpec, question: str) -> tuple[ModelSpec, list[str]]:
+def _apply(prev: ModelSpec, now: ModelSpec, question: str) -> tuple[ModelSpec, list[str], bool]:
+    """The previous configuration with what the follow-up changes, the changes, and whether they only
+    resize it (units, embedding sizes, input, batch: the same layers, so the same topic)."""
+    sizes = 0
     spec = prev.model_copy(deep=True)
     spec.asks = now.asks or prev.asks
     spec.target = now.target or prev.target
@@ -125,6 +129,7 @@ def _apply(prev: ModelSpec, now: ModelSpec, question: str) -> tuple[ModelSpec, l
             size = max(1, int(old_size * factor)) if factor is not None else int(next(g for g in set_to.groups() if g))  # type: ignore[union-attr]
             embedding.args[axis] = size
             changes.append(f"Embedding {'output_dim' if axis else 'input_dim'} {old_size} → {size}")
+            sizes += 1
     elif factor is not None or set_to is not None:
         for i in _target(spec, question):
             layer = spec.layers[i]
@@ -134,6 +139,7 @@ def _apply(prev: ModelSpec, now: ModelSpec, question: str) -> tuple[ModelSpec, l
             value = max(1, int(units * factor)) if factor is not None else int(next(g for g in set_to.groups() if g))  # type: ignore[union-attr]
             _set_units(layer, value)
             changes.append(f"{layer.core.cls} units {units} → {value}")
+            sizes += 1
     if BIDI_OFF.search(question):
         for i, la in enumerate(spec.layers):
             if la.cls == "Bidirectional" and la.inner is not None:
@@ -163,10 +169,12 @@ def _apply(prev: ModelSpec, now: ModelSpec, question: str) -> tuple[ModelSpec, l
             shape = [new if new is not None else old for new, old in zip(shape, old_shape, strict=True)]
         spec.input_shape = shape
         changes.append(f"input {old_shape} → {shape}")
+        sizes += 1
     if batch is not None and batch != spec.batch:
         spec.batch = batch
         changes.append(f"batch {batch}")
-    return spec, changes
+        sizes += 1
+    return spec, changes, bool(changes) and sizes == len(changes)
 
 
 def resolve(question: str, now: ModelSpec, previous: Context | None) -> Resolution:
@@ -177,12 +185,12 @@ def resolve(question: str, now: ModelSpec, previous: Context | None) -> Resoluti
     if previous.spec is None or previous.spec.empty:
         return Resolution(spec=now, query=query, follow_up=True)
     try:
-        spec, changes = _apply(previous.spec, now, question)
+        spec, changes, resized_only = _apply(previous.spec, now, question)
     except (ValueError, RecursionError, MemoryError, OverflowError):
         return Resolution(spec=now, query=query, follow_up=True)
     if not changes:
         return Resolution(spec=now, query=query, follow_up=True)
-    return Resolution(spec=spec, query=query, follow_up=True, changes=changes)
+    return Resolution(spec=spec, query=query, follow_up=True, changes=changes, resized_only=resized_only)
 
 
 def previous_context(history: Sequence[object] | None) -> Context | None:

@@ -83,6 +83,11 @@ def test_follow_up_in_a_session_changes_only_what_it_names(built_index: Settings
     # the input came with the previous question: no second note saying this one wrote it
     assert first.notes == ["질문에 적힌 입력 (None, 20, 4)에 레이어를 차례로 쌓아 Keras 3와 Keras 2에서 직접 만들어 계산했습니다."]
     assert not any("질문에 적힌 입력" in note for note in second.notes), second.notes
+    # only resized: the same layers, so the entry that answered the GRU question still answers (its words
+    # alone, with the first question's, once pulled the Dense-after-BiLSTM entry)
+    third = a.answer("units를 64로 하면?", session="s1")
+    assert layer_params(third, "GRU") == {"3": [3 * ((4 + 64) * 64 + 2 * 64)], "2": [13440]}
+    assert second.entry == "gru-vs-lstm" and third.entry == second.entry and third.answered, third.entry
     other = a.answer("그럼 GRU로 바꾸면요?", session="another")      # no earlier turn: nothing to carry
     assert other.built is None and not other.notes
 
