@@ -20,7 +20,7 @@ from ingest.embed import Embedder
 from ingest.index import Index
 from ingest.sentence_view import encode_query as sentence_query
 from ingest.sentence_view import installed as sentence_installed
-from ingest.tokens import tokenize
+from ingest.tokens import latin_tokens, tokenize
 from kb.calibration import (
     FIRST_STAGE_ABSTAIN_FEATURES,
     FIRST_STAGE_PREFIX,
@@ -80,7 +80,8 @@ class Searcher:
         self.errors = ErrorMatcher({r.entry_id: r.error_patterns for r in index.records
                                     if r.entry_id and r.error_patterns})
         self._token_sets: dict[int, set[str]] = {}
-        self._title_tokens: dict[int, set[str]] = {}
+        # the layer classes each record's title names (Latin words: no Kiwi run on the ask path)
+        self._title_layers = [set(latin_tokens(r.title)) & LAYER_WORDS for r in index.records]
         self.domain = domain_terms()
         self._stored_tokens: dict[str, list[str]] | None = None
 
@@ -118,12 +119,7 @@ class Searcher:
 
     def title_layers(self, named: set[str], record: int) -> float:
         """The share of the layer classes the question names that the record's title names too."""
-        if not named:
-            return 0.0
-        title = self._title_tokens.get(record)
-        if title is None:
-            title = self._title_tokens[record] = set(tokenize(self.index.records[record].title, self.index.tokenizer))
-        return len(named & title) / len(named)
+        return len(named & self._title_layers[record]) / len(named) if named else 0.0
 
     def coverage(self, tokens: list[str], record: int) -> float:
         """idf-weighted share of the question's distinct tokens found in the record."""

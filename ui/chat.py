@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from kb.core.errors import CoursebotError
+from kb.messages import Lang
 from kb.qlog import QuestionLog
 from kb.question import MAX_QUESTION_CHARS, extract_code
 from ui import common
@@ -72,19 +73,24 @@ def user_bubble(question: str) -> None:
         st.markdown(question)
 
 
+def _lang(answer: Item) -> Lang:
+    """The language the answer was written in: its tables, checks and sources follow it."""
+    return "en" if answer.get("lang") == "en" else "ko"
+
+
 def citations(answer: Item) -> None:
     cited = answer.get("citations") or [{"doc": d, "label": d, "note": ""} for d in answer["sources"]]
     if not cited:
         return
     lines = [f"- {c['label']}" + (f" — {c['note']}" if c.get("note") else "") for c in cited]
-    st.markdown(f":material/menu_book: **{msg.word('SOURCES', answer.get('lang', 'ko'))}**\n" + "\n".join(lines))
+    st.markdown(f":material/menu_book: **{msg.word('SOURCES', _lang(answer))}**\n" + "\n".join(lines))
 
 
 def related(answer: Item, key: str) -> None:
     hits = [h for h in answer["hits"] if h["id"] != answer["entry"] and h["kind"] == "entry"]
     if not hits:
         return
-    st.markdown(f"**{msg.word('RELATED', answer.get('lang', 'ko'))}**")
+    st.markdown(f"**{msg.word('RELATED', _lang(answer))}**")
     for h in hits:
         st.button(h["title"], key=f"related-{key}-{h['id']}", icon=":material/arrow_forward:",
                   on_click=_ask, args=(h["title"],))
@@ -95,7 +101,7 @@ def show(item: Item, key: str) -> None:
     if answer is None:
         st.warning(msg.INTERRUPTED, icon=":material/pause_circle:")
         return
-    lang = answer.get("lang", "ko")
+    lang = _lang(answer)
     for v in answer["verifications"]:
         if v["source"] == "pasted":
             view.verification(v, expanded=True, show_code=False, lang=lang)

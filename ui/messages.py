@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kb.messages import Lang
     from verifiers.report import ServiceFailure
 
 LOADING_INDEX = "검색 색인을 준비하는 중입니다… (처음 한 번은 색인을 만듭니다)"
@@ -127,7 +128,7 @@ ERROR_KINDS_EN: dict[ServiceFailure, str] = {
     "ResultTooLarge": "Result too large", "InvalidResult": "Untrustworthy result", "QueueFull": "Too much code waiting"}
 
 
-def word(name: str, lang: str = "ko") -> str:
+def word(name: str, lang: Lang = "ko") -> str:
     """One string of the answer's chrome in the answer's language."""
     if lang == "en":
         return ANSWER_EN[name]
@@ -135,5 +136,5 @@ def word(name: str, lang: str = "ko") -> str:
     return value
 
 
-def error_kinds(lang: str = "ko") -> dict[ServiceFailure, str]:
+def error_kinds(lang: Lang = "ko") -> dict[ServiceFailure, str]:
     return ERROR_KINDS_EN if lang == "en" else ERROR_KINDS

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from kb.messages import say_difference, say_note, say_rejection, say_value
+from kb.messages import Lang, say_difference, say_note, say_rejection, say_value
 from ui import messages as msg
 from verifiers.report import VerifyReport, diff_items, format_shape
 
@@ -31,7 +31,7 @@ def _other_model(run: Json | None, var: str) -> Json | None:
     return next((m for m in run["models"] if m["var"] == var), None)
 
 
-def _layer_table(model: Json, other: Json | None, lang: str = "ko") -> None:
+def _layer_table(model: Json, other: Json | None, lang: Lang = "ko") -> None:
     rows = _rows(model)
     frame = pd.DataFrame(rows, columns=[msg.word(c, lang) for c in COLUMNS])
     if other is None:
@@ -49,13 +49,13 @@ def _layer_table(model: Json, other: Json | None, lang: str = "ko") -> None:
     st.table(frame.style.apply(style, axis=1))
 
 
-def rejection_text(rejected: Json, lang: str = "ko") -> str:
+def rejection_text(rejected: Json, lang: Lang = "ko") -> str:
     where = msg.word("AT_LINE", lang).format(line=rejected["line"]) if rejected.get("line") else ""
     reason = str(rejected["reason"])
     if _syntax(rejected):
         detail = rejected.get("subject") or reason.removeprefix("it is not valid Python").strip(" ()")
         return msg.word("SYNTAX_ERROR", lang).format(where=where, detail=detail)
-    why = say_rejection("en" if lang == "en" else "ko", str(rejected.get("kind", "")), str(rejected.get("subject", "")),
+    why = say_rejection(lang, str(rejected.get("kind", "")), str(rejected.get("subject", "")),
                         reason)
     return msg.word("REFUSED", lang).format(where=where, reason=why)
 
@@ -70,13 +70,13 @@ def code_span(text: object) -> str:
     return "`" + " ".join(str(text).replace("`", "'").split()) + "`"
 
 
-def error_text(error: Json, lang: str = "ko") -> str:
+def error_text(error: Json, lang: Lang = "ko") -> str:
     where = msg.word("AT_LINE", lang).format(line=error["line"]) if error.get("line") else ""
     kind = msg.error_kinds(lang).get(error["type"], error["type"])
     return f"{kind}{where}: {code_span(error['message'])}"
 
 
-def report_table(run: Json, other: Json | None = None, lang: str = "ko") -> None:
+def report_table(run: Json, other: Json | None = None, lang: Lang = "ko") -> None:
     """One Keras version's result: a layer table per model (cells differing from ``other`` marked),
     tensors, or the error."""
     label = f"Keras {run['keras_major']}" + (f" ({run['keras_version']})" if run.get("keras_version") else "")
@@ -90,7 +90,7 @@ def report_table(run: Json, other: Json | None = None, lang: str = "ko") -> None
         st.caption(f"{code_span(model['var'])} ({code_span(model['class'])}){total}")
         _layer_table(model, _other_model(other, model["var"]), lang)
         if model.get("note"):
-            st.caption(say_note("en" if lang == "en" else "ko", model["note"], model.get("note_kind")))
+            st.caption(say_note(lang, model["note"], model.get("note_kind")))
     if run["tensors"]:
         st.table(pd.DataFrame([(t["var"], format_shape(t["shape"])) for t in run["tensors"]],
                               columns=[msg.word("COL_TENSOR", lang), msg.word("COL_SHAPE", lang)]))
@@ -100,13 +100,13 @@ def report_table(run: Json, other: Json | None = None, lang: str = "ko") -> None
         st.success(msg.word("BUILT_OK", lang), icon=":material/check_circle:")
 
 
-def differences(first: Json, second: Json, lang: str = "ko") -> list[str]:
+def differences(first: Json, second: Json, lang: Lang = "ko") -> list[str]:
     """What differs between the two versions' results (empty when nothing does)."""
     a, b = VerifyReport.model_validate(first), VerifyReport.model_validate(second)
-    return [say_difference("en" if lang == "en" else "ko", d) for d in diff_items(a, b)]
+    return [say_difference(lang, d) for d in diff_items(a, b)]
 
 
-def runs_side_by_side(runs: list[Json], lang: str = "ko") -> None:
+def runs_side_by_side(runs: list[Json], lang: Lang = "ko") -> None:
     columns = st.columns(len(runs))
     for i, (column, run) in enumerate(zip(columns, runs, strict=True)):
         other = runs[1 - i] if len(runs) == 2 else None
@@ -127,7 +127,7 @@ def claims_by_text(claims: list[Json]) -> list[tuple[str, bool, list[Json]]]:
     return [(text, all(c["ok"] for c in checks), checks) for text, checks in groups.items()]
 
 
-def verification(v: Json, *, expanded: bool = False, show_code: bool = True, lang: str = "ko") -> None:
+def verification(v: Json, *, expanded: bool = False, show_code: bool = True, lang: Lang = "ko") -> None:
     """An expander with Keras 3 and Keras 2 side by side, differences and claim checks, its words in
     ``lang`` (the language of the answer it belongs to)."""
     marks = ""
