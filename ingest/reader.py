@@ -13,6 +13,7 @@ from ingest.generations import current_generation
 from ingest.lexical import LexicalScores
 from ingest.records import Record
 from ingest.sentence_view import SentenceView, load_view
+from ingest.uncovered_view import UncoveredView, load_uncovered_view
 from kb.core.errors import IndexCorrupt, IndexMissing
 from kb.core.settings import Settings
 
@@ -24,7 +25,7 @@ class Index:
 
     def __init__(self, path: Path, manifest: dict[str, Any], records: list[Record],
                  dense: Any, rows: np.ndarray, bm25: LexicalScores, df: dict[str, int],
-                 sentence: SentenceView | None = None) -> None:
+                 sentence: SentenceView | None = None, uncovered: UncoveredView | None = None) -> None:
         self.path = path
         self.manifest = manifest
         self.records = records
@@ -33,6 +34,7 @@ class Index:
         self.bm25 = bm25
         self.df = df
         self.sentence = sentence   # the second stage's USE rows (None: built without them)
+        self.uncovered = uncovered   # the uncovered topics' examples (None: built without any)
         self.by_key = {r.key: i for i, r in enumerate(records)}
 
     @property
@@ -96,10 +98,11 @@ def load_index(settings: Settings) -> Index:
         sentence = load_view(gen) if manifest.get("sentence_model") else None
         if sentence is not None:
             sentence.check(len(records))
+        uncovered = load_uncovered_view(gen) if manifest.get("uncovered") else None
     except FileNotFoundError as exc:
         raise IndexCorrupt(str(root), f"{Path(exc.filename or '?').name} is missing") from None
     except IndexCorrupt:
         raise
     except Exception as exc:  # any parse error of any file: the folder cannot be trusted
         raise IndexCorrupt(str(root), f"{type(exc).__name__}: {str(exc)[:120]}") from None
-    return Index(gen, manifest, records, dense, rows, bm25, df, sentence)
+    return Index(gen, manifest, records, dense, rows, bm25, df, sentence, uncovered)

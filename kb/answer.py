@@ -208,7 +208,10 @@ class Answerer:
                 out.verifications = self.entry_verifications(best_entry, run=verify, lang=lang)
                 out.citations = [cite(s.doc, s.note, self.catalogue) for s in best_entry.sources]
         elif not out.lead:
-            out.answer = say(lang, "not_covered")
+            near = result.uncovered
+            out.uncovered = near
+            named = say(lang, "not_covered_topic", title=near.title_en if lang == "en" else near.title) if near else ""
+            out.answer = named + say(lang, "not_covered")
             out.suggestions = suggestions(result.hits)
         out.answered = out.answered or bool(out.lead)
         topic = previous.question if resolution.follow_up and previous is not None else question

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, computed_field, field_serializer
 from kb.core.sources import Citation
 from kb.decline import Suggestion
 from kb.refusals import RefusalKind
-from kb.search_types import Hit
+from kb.search_types import Hit, NearTopic
 from verifiers.claims import Observed
 from verifiers.report import VerifyReport
 
@@ -83,6 +83,7 @@ class Answer(BaseModel):
     log_id: int | None = None
     refused: RefusalKind | None = None   # why the question was refused whatever the score
     suggestions: list[Suggestion] = Field(default_factory=list)   # closest covered topics when declined
+    uncovered: NearTopic | None = None   # the uncovered topic (kb/not_covered.yaml) a declined question looks like
     citations: list[Citation] = Field(default_factory=list)   # readable sources: kind · title (date), note
 
     @property

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.uncovered_view import Nearest
 from kb.layer_spec import LAYERS
 
 # Cheap features only: the cosine to each candidate's whole answer was one too, but embedding five
@@ -38,6 +39,7 @@ class Retrieved:
     lexical: np.ndarray         # each record's BM25 score
     fused: np.ndarray           # the fused ranking score
     view: tuple[np.ndarray, np.ndarray] | None = None   # each record's USE cosines (short texts, answers)
+    near: Nearest | None = None   # how near the question is to the uncovered topics' examples
 
 
 def sentence_features(view: tuple[np.ndarray, np.ndarray] | None, i: int) -> dict[str, float]:
@@ -57,3 +59,11 @@ def abstention_sentence_features(view: tuple[np.ndarray, np.ndarray] | None, top
     best = np.sort(short)[::-1]
     second = float(best[1]) if len(best) > 1 else 0.0
     return {"sentence": float(short[top]), "sentence_best": float(best[0]), "sentence_margin": float(best[0]) - second}
+
+
+def uncovered_features(near: Nearest | None) -> dict[str, float]:
+    """The uncovered topics' part of the abstention features (kb.calibration): none when the index has
+    no examples, and the fitted model then reads each as its mean (no push either way)."""
+    if near is None:
+        return {}
+    return {"uncovered_dense": near.dense, "uncovered_sentence": near.sentence}

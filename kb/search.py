@@ -21,6 +21,7 @@ from ingest.index import Index
 from ingest.sentence_view import encode_query as sentence_query
 from ingest.sentence_view import installed as sentence_installed
 from ingest.tokens import latin_tokens, tokenize
+from ingest.uncovered_view import Nearest
 from kb.calibration import (
     FIRST_STAGE_ABSTAIN_FEATURES,
     FIRST_STAGE_PREFIX,
@@ -37,8 +38,9 @@ from kb.rerank_features import (
     Retrieved,
     abstention_sentence_features,
     sentence_features,
+    uncovered_features,
 )
-from kb.search_types import Fusion, Hit, SearchResult
+from kb.search_types import Fusion, Hit, NearTopic, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +174,8 @@ class Searcher:
             return features["coverage"]   # no fitted model: the plain share of covered words
         return self.calibration.predict(features)
 
-    def _features(self, tokens: list[str], query: np.ndarray | None, dense: np.ndarray,
-                  lexical: np.ndarray, top: int, view: tuple[np.ndarray, np.ndarray] | None) -> dict[str, float]:
+    def _features(self, tokens: list[str], query: np.ndarray | None, dense: np.ndarray, lexical: np.ndarray,
+                  top: int, view: tuple[np.ndarray, np.ndarray] | None, near: Nearest | None) -> dict[str, float]:
         def top2(scores: np.ndarray) -> tuple[float, float]:
             if len(scores) < 2:
                 return (float(scores.max()) if len(scores) else 0.0), 0.0
@@ -195,6 +197,7 @@ class Searcher:
             "agree": float(agree),
             "length": math.log1p(len(set(tokens))),
             **abstention_sentence_features(view, top),
+            **uncovered_features(near),
         }
 
     def candidates(self, question: str) -> list[tuple[int, dict[str, float]]]:
@@ -208,7 +211,10 @@ class Searcher:
         query = self._query_vector(text)
         dense = self.dense_scores(query)
         lexical = self.lexical_scores(tokens)
-        return Retrieved(text, tokens, query, dense, lexical, self.fuse(dense, lexical), self.sentence_scores(text))
+        said = sentence_query(text) if self.sentence is not None or self.index.uncovered is not None else None
+        view = self.sentence.best(said, len(self.index.records)) if said is not None and self.sentence else None
+        near = self.index.uncovered.nearest(query, said) if self.index.uncovered is not None else None
+        return Retrieved(text, tokens, query, dense, lexical, self.fuse(dense, lexical), view, near)
 
     def sentence_scores(self, text: str) -> tuple[np.ndarray, np.ndarray] | None:
         """Each record's best USE cosine to ``text`` over its short texts and over its answer paragraphs."""
@@ -216,6 +222,16 @@ class Searcher:
         if query is None or self.sentence is None:
             return None
         return self.sentence.best(query, len(self.index.records))
+
+    @staticmethod
+    def uncovered_topic(got: Retrieved, features: dict[str, float]) -> NearTopic | None:
+        """The uncovered topic the question is nearer to than to any entry (by USE, else by e5)."""
+        near = got.near
+        if near is None:
+            return None
+        closer = (near.sentence > features["sentence_best"] if got.view is not None
+                  else near.dense > float(got.dense.max(initial=0.0)))
+        return NearTopic(id=near.topic.id, title=near.topic.title, title_en=near.topic.title_en) if closer else None
 
     def _candidates(self, got: Retrieved) -> tuple[list[tuple[int, dict[str, float]]], list[int]]:
         tokens, dense, lexical = got.tokens, got.dense, got.lexical
@@ -253,7 +269,7 @@ class Searcher:
             routed = self.index.by_key.get(f"entry:{route.entry_id}")
             if routed is not None:
                 order = [routed, *[i for i in order if i != routed][:max(k, 1) - 1]]
-        per_hit = [self._features(tokens, query, dense, lexical, i, got.view) for i in order[:3]]
+        per_hit = [self._features(tokens, query, dense, lexical, i, got.view, got.near) for i in order[:3]]
         features = per_hit[0]
         conf = self.confidence(features)
         if route is not None:
@@ -273,7 +289,8 @@ class Searcher:
             ))
         return SearchResult(question=question, hits=hits, confidence=conf, answered=conf >= threshold,
                             threshold=threshold, features=features,
-                            error_route=route.entry_id if route else None)
+                            error_route=route.entry_id if route else None,
+                            uncovered=self.uncovered_topic(got, features) if route is None else None)
 
 
 def search(index: Index, question: str, k: int = 3, threshold: float = 0.5) -> SearchResult:

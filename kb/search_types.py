@@ -43,6 +43,14 @@ class Hit(BaseModel):
         return round(confidence, 3)
 
 
+class NearTopic(BaseModel):
+    """An uncovered topic (kb/not_covered.yaml) a declined question looks like."""
+
+    id: str
+    title: str
+    title_en: str
+
+
 class SearchResult(BaseModel):
     question: str
     hits: list[Hit]
@@ -51,3 +59,4 @@ class SearchResult(BaseModel):
     threshold: float
     features: dict[str, float] = Field(default_factory=dict)
     error_route: str | None = None   # the entry a pasted error was routed to, if any
+    uncovered: NearTopic | None = None   # the uncovered topic the question is nearer to than to any entry

@@ -210,13 +210,16 @@ def test_the_abstention_model_is_data_stored_with_the_index(searcher: Searcher, 
         load_calibration(tmp_path, "other/config/rrf") != model
 
 
-def test_the_threshold_rule_picks_the_lowest_step_that_declines_96_percent() -> None:
+def test_the_threshold_rule_declines_96_percent_then_rises_while_false_abstention_stays_within_1_percent() -> None:
     from kb.calibrate import rule_threshold
 
-    y = np.array([0] * 50 + [1] * 50)
-    p = np.concatenate([np.linspace(0.0, 0.5, 48), [0.62, 0.9], np.full(50, 0.95)])
-    assert rule_threshold(p, y) == 0.55     # 48/50 = 96 % lie below 0.55, not all below 0.5
-    assert rule_threshold(np.concatenate([np.full(50, 0.99), np.full(50, 0.99)]), y) == 0.95
+    y = np.array([0] * 50 + [1] * 100)
+    out = np.concatenate([np.linspace(0.0, 0.5, 48), [0.62, 0.9]])   # 48/50 = 96 % lie below 0.55, not below 0.5
+    # one in-scope question at 0.52 (1 %: within the budget from 0.55 up), a second at 0.72 (2 % from 0.75)
+    assert rule_threshold(np.concatenate([out, [0.52, 0.72], np.full(98, 0.95)]), y) == 0.7
+    # five in-scope questions below 0.55: the budget is spent already, the lowest declining step stays
+    assert rule_threshold(np.concatenate([out, np.full(5, 0.3), np.full(95, 0.95)]), y) == 0.55
+    assert rule_threshold(np.concatenate([np.full(50, 0.99), np.full(100, 0.99)]), y) == 0.95
 
 
 def test_the_shipped_threshold_is_the_rule_s_for_the_shipped_model() -> None:
