@@ -117,7 +117,10 @@ def write_generation(settings: Settings, records: list[Record], old: Index | Non
 
     check_unique_keys(records)
     stamp = uncovered_stamp(settings.uncovered_file)
-    topics = load_uncovered(settings.uncovered_file)   # a malformed file stops the build before it writes
+    # A malformed file stops the build before it writes; a topic an entry now answers (the entry has
+    # the topic's id) is no longer uncovered.
+    answered = {r.entry_id for r in records if r.entry_id}
+    topics = [t for t in load_uncovered(settings.uncovered_file) if t.id not in answered]
     model = embedder if embedder is not None else get_embedder(settings.embedder)
     name = getattr(model, "name", type(model).__name__) if model is not None else "none"
     reusable = (old is not None and not rebuild and old.embedder_name == name
@@ -133,7 +136,8 @@ def write_generation(settings: Settings, records: list[Record], old: Index | Non
     same_view = old is not None and old.manifest.get("sentence_model") == SENTENCE_MODEL
     viewed = write_view(tmp, records, old.sentence if same_view and old is not None else None,
                         [r.hash for r in old.records] if old is not None else [])
-    same_bank = reusable and same_view and old is not None and old.manifest.get("uncovered") == stamp
+    same_bank = (reusable and same_view and old is not None and old.manifest.get("uncovered") == stamp
+                 and old.uncovered is not None and [t.id for t in old.uncovered.topics] == [t.id for t in topics])
     write_uncovered(tmp, topics, model, reuse_from=old.path if same_bank and old is not None else None)
     write_records(tmp, records)
     entries_n = sum(r.kind == "entry" for r in records)

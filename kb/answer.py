@@ -190,6 +190,8 @@ class Answerer:
         for hit in result.hits:
             entry = entries.get(hit.id)
             out.hit_answers[hit.id] = self._text(entry, lang) if entry is not None else hit.chunk
+            if entry is not None and lang == "en" and entry.title_en:
+                hit.title = entry.title_en   # the answer's title and the related-question buttons
         best_entry = entries.get(result.hits[0].id) if result.hits else None
         # A follow-up rebuilds on what the previous turn built on (the same entry's snippet).
         build_on = (self._entry(previous.entry_id) if resolution.changes and previous is not None

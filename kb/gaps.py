@@ -21,9 +21,11 @@ from pydantic import BaseModel
 
 from kb.core.settings import Settings
 from kb.qlog import Pending, QuestionLog
+from kb.search_types import NearTopic
 
 if TYPE_CHECKING:
     from ingest.embed import Embedder
+    from kb.search import Searcher
 
 DISTANCE = 0.1         # average cosine distance under which questions are one topic (e5: same topic >= 0.91)
 LABEL_WORDS = 3
@@ -42,6 +44,7 @@ class GapGroup(BaseModel):
     count: int                 # how many times its questions were asked
     questions: list[GapQuestion]
     draft: str                 # entry YAML prefilled from the questions
+    topic: NearTopic | None = None   # the uncovered topic (kb/not_covered.yaml) most of its questions look like
 
 
 class Gaps(BaseModel):
@@ -113,9 +116,10 @@ def _slug(words: list[str], n: int) -> str:
     return f"gap-{slug}"[:60].rstrip("-") if slug else f"gap-topic-{n + 1}"
 
 
-def draft_entry(questions: list[Pending], words: list[str], n: int) -> str:
+def draft_entry(questions: list[Pending], words: list[str], n: int, topic: NearTopic | None = None) -> str:
     """An entry YAML prefilled from a group: the most asked question, the others as paraphrases, any
-    pasted code as a verify snippet, the label's words as tags. The instructor writes the answer."""
+    pasted code as a verify snippet, the label's words as tags. The instructor writes the answer. A
+    group that looks like an uncovered topic gets the topic's id and titles: saved, the entry covers it."""
     from kb.answer import extract_code
 
     texts = [p.question for p in questions]
@@ -127,8 +131,9 @@ def draft_entry(questions: list[Pending], words: list[str], n: int) -> str:
         plain.append((rest if code is not None else text).strip() or text.strip())
     unique = list(dict.fromkeys(t for t in plain if t))
     entry: dict[str, Any] = {
-        "id": _slug(words, n),
-        "title": " ".join(words) if words else unique[0][:60],
+        "id": topic.id if topic else _slug(words, n),
+        "title": topic.title if topic else " ".join(words) if words else unique[0][:60],
+        **({"title_en": topic.title_en} if topic else {}),
         "lang": "ko",
         "tags": words,
         "question": unique[0],
@@ -142,13 +147,46 @@ def draft_entry(questions: list[Pending], words: list[str], n: int) -> str:
     return yaml.safe_dump(entry, allow_unicode=True, sort_keys=False, width=1000)
 
 
+def _searcher(settings: Settings, embedder: Embedder | None) -> Searcher | None:
+    from ingest.index import load_index
+    from kb.core.errors import CoursebotError
+    from kb.search import Searcher
+
+    try:
+        return Searcher(load_index(settings), embedder)
+    except CoursebotError:   # no index yet: the groups are still found, without topics
+        return None
+
+
+def _topic(group: list[Pending], searcher: Searcher | None) -> NearTopic | None:
+    """The uncovered topic that questions asked at least half of the group's times look like (as the
+    chat decides it: nearer to the topic's examples than to any entry)."""
+    if searcher is None or searcher.index.uncovered is None:
+        return None
+    votes: Counter[str] = Counter()
+    topics: dict[str, NearTopic] = {}
+    for p in group:
+        near = searcher.search(p.question, k=1).uncovered
+        if near is not None:
+            votes[near.id] += p.times
+            topics[near.id] = near
+    if not votes:
+        return None
+    best, times = votes.most_common(1)[0]
+    return topics[best] if 2 * times >= sum(p.times for p in group) else None
+
+
 def find_gaps(settings: Settings, *, log: QuestionLog | None = None, embedder: Embedder | None = None,
-              limit: int = 200) -> Gaps:
-    """Pending questions grouped by topic, most asked first."""
+              searcher: Searcher | None = None, limit: int = 200) -> Gaps:
+    """Pending questions grouped by topic, most asked first; ``searcher`` (else one over the index, if
+    there is one) tells which groups look like a topic of ``kb/not_covered.yaml``."""
     log = log or QuestionLog(settings.log_url)
     pending = log.pending(limit=limit)
     if not pending:
         return Gaps(groups=[])
+    if searcher is None:
+        searcher = _searcher(settings, embedder)
+        embedder = embedder or (searcher.embedder if searcher is not None else None)
     ids = _clusters([p.question for p in pending], settings, embedder)
     by_cluster: dict[int, list[Pending]] = {}
     for p, c in zip(pending, ids, strict=True):
@@ -158,9 +196,10 @@ def find_gaps(settings: Settings, *, log: QuestionLog | None = None, embedder: E
     out = []
     for n, (group, words) in enumerate(zip(groups, labels, strict=True)):
         group = sorted(group, key=lambda p: (-p.times, p.question))
+        topic = _topic(group, searcher)
         out.append(GapGroup(
             label=" · ".join(words) if words else group[0].question[:40],
             count=sum(p.times for p in group),
             questions=[GapQuestion(question=p.question, times=p.times, reason=p.reason) for p in group],
-            draft=draft_entry(group, words, n)))
+            draft=draft_entry(group, words, n, topic), topic=topic))
     return Gaps(groups=out)

@@ -192,6 +192,31 @@ def say_rejection(lang: str, kind: str, subject: str, reason: str) -> str:
     return words.format(subject=subject) if words else reason
 
 
+# The sandbox's own failures (verifiers.report.ServiceFailure) as a Korean reader is told them; the
+# English messages come from the verifier as they are. A Keras error is always shown in Keras's words.
+FAILURES_KO: dict[str, str] = {
+    "Timeout": "제한 시간 안에 끝나지 않아 중단했습니다. 무한 루프나 아주 큰 계산이 없는지 확인해 보세요.",
+    "Crashed": "실행 중인 프로세스가 강제로 종료됐습니다. 메모리 한도를 넘었을 수 있어요.",
+    "NoResult": "코드가 결과 없이 끝났습니다. 중간에 프로그램을 끝내는 코드(exit 등)가 없는지 확인해 보세요.",
+    "ResultTooLarge": "코드가 돌려준 결과가 64 KB보다 커서 보여 드릴 수 없습니다.",
+    "InvalidResult": "실행 결과를 믿을 수 없어 숫자를 보여 드리지 않습니다.",
+    "ForkHang": "실행기가 코드를 시작하지 못했습니다. 잠시 후 다시 보내 주세요.",
+    "WorkerError": "Keras 실행기에 문제가 생겨 다시 시작했습니다. 잠시 후 다시 보내 주세요.",
+    "SandboxError": "격리 실행 환경에 문제가 있어 코드를 실행하지 못했습니다. 강사에게 알려 주세요.",
+    "QueueFull": "실행을 기다리는 코드가 이미 여럿 있습니다. 그 코드들이 끝난 뒤 다시 보내 주세요.",
+}
+SECONDS = re.compile(r"longer than ([0-9.]+) s")
+
+
+def say_failure(lang: str, kind: str, message: str) -> str:
+    """The sandbox's message for a failure of its own in the reader's language (a Keras error as is)."""
+    words = FAILURES_KO.get(kind) if lang == "ko" else None
+    if words is None:
+        return message
+    seconds = SECONDS.search(message)
+    return f"{seconds.group(1)}초 " + words.replace("제한 시간 안에", "안에") if seconds else words
+
+
 def say_note(lang: str, note: str, kind: str | None) -> str:
     """A model's note from the worker, worded for the reader by its kind (its own words if unknown)."""
     from typing import get_args

@@ -34,7 +34,7 @@ def plain(value: object) -> str:
 
 
 def print_reports(reports: list[VerifyReport], console: Console | None = None, lang: str = "ko") -> None:
-    from kb.messages import say_difference, say_note, say_rejection, say_ui, say_value
+    from kb.messages import say_difference, say_failure, say_note, say_rejection, say_ui, say_value
 
     console = console or Console()
     for report in reports:
@@ -66,7 +66,8 @@ def print_reports(reports: list[VerifyReport], console: Console | None = None, l
             console.print(plain(say_ui(lang, "tensor", var=tensor.var, shape=format_shape(tensor.shape))))
         if report.error:
             where = say_ui(lang, "at_line", line=report.error.line) if report.error.line else ""
-            console.print(f"[red]{plain(report.error.type)}{where}:[/red] {plain(report.error.message)}")
+            said = say_failure(lang, report.error.type, report.error.message)
+            console.print(f"[red]{plain(report.error.type)}{where}:[/red] {plain(said)}")
         console.print(f"[dim]{report.took_ms} ms[/dim]")
     if len(reports) == 2:
         diffs = diff_items(reports[0], reports[1])
@@ -210,6 +211,10 @@ def print_gaps(gaps: Gaps) -> None:
         return
     for n, group in enumerate(gaps.groups, 1):
         console.rule(f"{n}. {group.label} · asked {group.count}x")
+        if group.topic is not None:
+            console.print(f"  looks like an uncovered topic: {group.topic.title_en} ({group.topic.id} in "
+                          "kb/not_covered.yaml); the draft takes its id, so saving it covers the topic",
+                          markup=False, highlight=False)
         for q in group.questions:
             why = "unanswered" if q.reason == "unanswered" else "thumbs down"
             console.print(f"  {q.times}x  {q.question.splitlines()[0][:100]}  [dim]({why})[/]", highlight=False)

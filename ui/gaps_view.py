@@ -27,13 +27,15 @@ def show() -> None:
     st.caption(msg.GAP_COUNTS.format(**counts))
     if st.session_state.pop("draft_loaded", False):
         st.success(msg.DRAFT_LOADED, icon=":material/edit_note:")
-    gaps = find_gaps(answerer.settings, log=log, embedder=answerer.searcher.embedder)
+    gaps = find_gaps(answerer.settings, log=log, embedder=answerer.searcher.embedder, searcher=answerer.searcher)
     if not gaps.groups:
         st.info(msg.NO_GAPS)
         return
     for n, group in enumerate(gaps.groups):
         with st.container(border=True, key=f"gap-{n}"):
             st.markdown(msg.GAP_TITLE.format(n=n + 1, label=group.label, count=group.count))
+            if group.topic is not None:
+                st.caption(msg.GAP_TOPIC.format(title=group.topic.title, id=group.topic.id))
             for q in group.questions:
                 why = msg.REASON_UNANSWERED if q.reason == "unanswered" else msg.REASON_DISLIKED
                 first = q.question.strip().splitlines()[0][:120]

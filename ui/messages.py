@@ -80,6 +80,8 @@ GAP_COUNTS = ("학생 질문 {questions}개 · 답함 {answered}개 · :material
               ":material/thumb_down: {thumbs_down}")
 NO_GAPS = "답하지 못했거나 👎를 받은 학생 질문이 아직 없습니다."
 GAP_TITLE = "**{n}. {label}** · {count}번 물음"
+GAP_TOPIC = ("강의 Q&A가 다루지 않는 주제 **{title}**(`{id}`)로 보이는 질문들입니다. 초안은 이 주제의 id로 "
+             "만들어지며, 저장하면 이 주제는 더 이상 '다루지 않는 주제'로 세지 않습니다.")
 TIMES = "{n}번"
 REASON_UNANSWERED, REASON_DISLIKED = "답하지 못함", "낮은 평가"
 MAKE_DRAFT = "이 묶음으로 항목 초안 만들기"

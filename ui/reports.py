@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from kb.messages import Lang, say_difference, say_note, say_rejection, say_value
+from kb.messages import Lang, say_difference, say_failure, say_note, say_rejection, say_value
 from ui import messages as msg
 from verifiers.report import VerifyReport, diff_items, format_shape
 
@@ -72,8 +72,10 @@ def code_span(text: object) -> str:
 
 def error_text(error: Json, lang: Lang = "ko") -> str:
     where = msg.word("AT_LINE", lang).format(line=error["line"]) if error.get("line") else ""
-    kind = msg.error_kinds(lang).get(error["type"], error["type"])
-    return f"{kind}{where}: {code_span(error['message'])}"
+    kinds = msg.error_kinds(lang)
+    if error["type"] in kinds:   # the sandbox's own failure: a sentence of ours, in the reader's language
+        return f"{kinds[error['type']]}{where}: {say_failure(lang, error['type'], str(error['message']))}"
+    return f"{error['type']}{where}: {code_span(error['message'])}"
 
 
 def report_table(run: Json, other: Json | None = None, lang: Lang = "ko") -> None:

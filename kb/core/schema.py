@@ -128,6 +128,7 @@ class Unchecked(_Strict):
 class Entry(_Strict):
     id: str = Field(pattern=SLUG.pattern)
     title: str = Field(min_length=3)
+    title_en: str | None = Field(default=None, min_length=3, description="The title in English, for English questions.")
     question: str = Field(min_length=3)
     answer: str = Field(min_length=10)
     answer_en: str | None = Field(default=None, description="The answer in English (same claims).")

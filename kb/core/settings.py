@@ -39,7 +39,7 @@ class Settings:
     # The threshold rule over the cross-validated model (kb.calibrate.rule_threshold): the lowest step of
     # 0.05 that declines 96 % of the out-of-scope questions it was fitted on, raised while false
     # abstention stays within 1 % (`coursebot eval --refit` prints it as cv_rule_threshold).
-    abstain_threshold: float = field(default=0.5, metadata={"min": 0, "max": 1,
+    abstain_threshold: float = field(default=0.55, metadata={"min": 0, "max": 1,
         "help": "Confidence below which coursebot says it does not know (0-1)."})
     verify_timeout: float = field(default=10.0, metadata={"min": 0.1,
         "help": "Wall-clock seconds one snippet may run before it is stopped."})

@@ -139,7 +139,7 @@ def dump_entry(entry: Entry) -> str:
     data = entry.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     for key in ("id", "title", "question", "answer", "lang"):
         data.setdefault(key, getattr(entry, key))
-    order = ["id", "title", "lang", "tags", "question", "paraphrases", "error_patterns", "answer", "answer_en",
+    order = ["id", "title", "title_en", "lang", "tags", "question", "paraphrases", "error_patterns", "answer", "answer_en",
              "sources", "verify", "claims", "unchecked"]
     ordered = {k: data[k] for k in order if k in data}
     return yaml.dump(ordered, Dumper=_BlockDumper, allow_unicode=True, sort_keys=False, width=100)

@@ -5,7 +5,9 @@ about something the course's Q&A does not answer (saving a model, callbacks, att
 index embeds the examples (:mod:`ingest.uncovered_view`); the search turns the question's nearness
 to them into two features of the abstention model, and a declined question is told which uncovered
 topic it looks like. Instructors extend the file like the entries: a topic, its titles, and the
-ways students ask about it. It holds no personal data (names, addresses, phone numbers are refused).
+ways students ask about it. An entry that answers a topic takes the topic's id (the instructors'
+gaps list drafts it so): the index then leaves the topic out. It holds no personal data (names,
+addresses, phone numbers are refused).
 """
 
 from __future__ import annotations

@@ -37,6 +37,11 @@ def test_entry_has_an_english_answer_with_every_claim(entry: Entry) -> None:
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.id)
+def test_entry_has_an_english_title(entry: Entry) -> None:
+    assert entry.title_en and not HANGUL.search(entry.title_en), f"{entry.id}: no English title"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.id)
 def test_answers_render_without_literal_emphasis_markers(entry: Entry) -> None:
     for field in ("answer", "answer_en"):
         text = getattr(entry, field)

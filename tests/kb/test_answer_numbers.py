@@ -47,6 +47,8 @@ def test_an_english_question_gets_an_english_answer(answerer: Answerer) -> None:
     assert answer.lang == "en" and "96 × 24 + 24 = **2,328**" in answer.lead and "same in Keras 3 and 2" in answer.lead
     assert answer.entry == "dense-params-after-bilstm"
     assert answer.answer and not any("\uac00" <= ch <= "\ud7a3" for ch in answer.answer)
+    # the title and the related-question buttons too
+    assert all(not any("\uac00" <= ch <= "\ud7a3" for ch in text) for text in [answer.title, *(h.title for h in answer.hits)])
     assert any("example code" in note for note in answer.notes)
 
 

@@ -33,3 +33,22 @@ def test_a_layer_name_s_escape_codes_and_bidi_overrides_never_reach_the_terminal
     shown = _render(VerifyReport(ok=True, keras_version="3", keras_major="3", models=[model]))
     assert "\x1b[2J" not in shown and "\x1b[H" not in shown and "\u202e" not in shown
     assert "d[green]" in shown and "15" in shown
+
+
+def test_the_sandbox_s_own_failures_are_told_in_the_reader_s_language_and_keras_errors_as_they_are() -> None:
+    from kb.messages import FAILURES_KO, say_failure
+    from verifiers.report import SERVICE_FAILURES
+
+    assert set(FAILURES_KO) == SERVICE_FAILURES   # every failure of the sandbox has its Korean sentence
+    timeout = "the snippet ran longer than 10 s and was stopped"
+    assert say_failure("ko", "Timeout", timeout).startswith("10초 안에 끝나지 않아 중단했습니다")
+    assert say_failure("ko", "Timeout", "the snippet used more CPU time than allowed and was stopped") \
+        == FAILURES_KO["Timeout"]
+    assert say_failure("en", "Timeout", timeout) == timeout
+    assert say_failure("ko", "ValueError", "Input 0 of layer \"lstm\" is incompatible") == \
+        "Input 0 of layer \"lstm\" is incompatible"
+    out = io.StringIO()
+    print_reports([VerifyReport(ok=False, keras_version="3", keras_major="3",
+                                error=ErrorInfo(type="Crashed", message="killed by signal SIGKILL"))],
+                  Console(file=out, width=200), "ko")
+    assert "메모리 한도를 넘었을 수 있어요" in out.getvalue() and "SIGKILL" not in out.getvalue()

@@ -139,3 +139,34 @@ def test_the_declined_answer_names_the_topic_in_the_student_s_language(built_ind
     assert not ko.answered and ko.uncovered is not None and ko.uncovered.id == "model-saving"
     assert ko.answer.startswith(f"이 질문은 **{ko.uncovered.title}**에 관한") and "강의 지식 베이스" in ko.answer
     assert not en.answered and en.answer.startswith("This looks like a question about **Saving and loading models**")
+
+
+SAVING_ENTRY = """id: model-saving
+title: 학습한 모델 저장하고 불러오기
+lang: ko
+question: 학습이 끝난 Keras 모델을 파일로 저장했다가 다시 불러오려면 어떻게 하나요?
+paraphrases:
+  - model.save랑 load_model 쓰는 법
+  - How do I save a trained Keras model and load it later?
+answer: |
+  `model.save("model.keras")`로 구조와 가중치, 옵티마이저 상태를 한 파일에 저장하고
+  `keras.models.load_model("model.keras")`로 불러옵니다. 가중치만 필요하면 `save_weights`를 씁니다.
+"""
+
+
+def test_an_entry_with_a_topic_s_id_covers_it(tmp_path: Path) -> None:
+    """The instructors' loop: a gap that looked like an uncovered topic gets an entry with the topic's
+    id, and the index stops counting the topic as uncovered."""
+    entries = tmp_path / "entries"
+    shutil.copytree(PROJECT_ROOT / "kb" / "entries", entries)
+    (entries / "model-saving.yaml").write_text(SAVING_ENTRY, encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "var", entries_dir=entries)
+    build(settings)
+    index = load_index(settings)
+    assert index.uncovered is not None
+    ids = [t.id for t in index.uncovered.topics]
+    assert "model-saving" not in ids and len(ids) == len(load_uncovered()) - 1
+    result = Searcher(index).search("학습 끝난 LSTM 모델을 .keras 파일로 저장했다가 다시 불러오려면 어떻게 해요?",
+                                    threshold=THRESHOLD)
+    assert result.answered and result.hits[0].id == "model-saving"
+    assert result.features["uncovered_sentence"] < result.features["sentence_best"]
