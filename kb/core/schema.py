@@ -125,6 +125,13 @@ class Unchecked(_Strict):
     reason: str = Field(min_length=3)
 
 
+def no_blank(values: list[str]) -> list[str]:
+    """A list field's validator: no empty or all-blank strings."""
+    if any(not v.strip() for v in values):
+        raise ValueError("must not contain empty strings")
+    return values
+
+
 class Entry(_Strict):
     id: str = Field(pattern=SLUG.pattern)
     title: str = Field(min_length=3)
@@ -146,9 +153,7 @@ class Entry(_Strict):
     @field_validator("tags", "paraphrases", "error_patterns")
     @classmethod
     def _no_blank(cls, values: list[str]) -> list[str]:
-        if any(not v.strip() for v in values):
-            raise ValueError("must not contain empty strings")
-        return values
+        return no_blank(values)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Entry:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kb.core.errors import EntryInvalid
 from kb.core.pii import find_pii
-from kb.core.schema import SLUG
+from kb.core.schema import SLUG, no_blank
 from kb.core.store import SAFE_LOADER
 
 UNCOVERED_FILE = Path(__file__).resolve().parents[1] / "not_covered.yaml"
@@ -39,9 +39,7 @@ class UncoveredTopic(BaseModel):
     @field_validator("examples")
     @classmethod
     def _no_blank(cls, values: list[str]) -> list[str]:
-        if any(not v.strip() for v in values):
-            raise ValueError("must not contain empty strings")
-        return values
+        return no_blank(values)
 
     @model_validator(mode="after")
     def _no_personal_data(self) -> UncoveredTopic:
