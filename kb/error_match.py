@@ -36,10 +36,13 @@ FRAME = re.compile(r'\s*File "|\s{4,}\S')           # a traceback frame and its 
 # A pattern naming a recurrent layer numbered 1 (``lstm_1``) explains a stack whose first layer lacks
 # return_sequences=True: the second layer's input came from the first, not from the data. A pasted
 # error counts as one only when the pasted code stacks recurrent layers: the number alone does not
-# tell (a notebook cell run again numbers its only LSTM ``lstm_1``; two dev questions do).
+# tell (a notebook cell run again numbers its only LSTM ``lstm_1``; two dev questions do) ...
 SECOND_RNN = re.compile(r"\b(?:lstm|gru|simple_?rnn)_1\b")
 NUMBERED_RNN = re.compile(r"\b(?:lstm|gru|simple_?rnn)_\d+\b")
 RNN_CALL = re.compile(r"\b(?:LSTM|GRU|SimpleRNN)\s*\(")
+# ... or when the student says so in words: "LSTM 두 층 쌓았는데 두번째 층에서", "stacked two GRUs".
+STACKED = re.compile(r"(쌓|두\s*(개|층)|2\s*(개|층)|두\s*번째\s*(층|레이어|lstm|gru)|\bstack(ed|ing)?\b|"
+                     r"\bsecond\s+(lstm|gru|rnn|recurrent|layer)|\btwo\s+(lstm|gru|rnn|recurrent)s?\b)", re.I)
 MESSAGE_CAP = 2000
 MATCH_THRESHOLD = 0.6   # share of a pattern's words the pasted error must contain
 
@@ -81,6 +84,11 @@ def find_error(text: str) -> PastedError | None:
     return PastedError(last.group(1), " ".join([message, *more])[:MESSAGE_CAP].strip())
 
 
+def strip_error(text: str, error: PastedError) -> str:
+    """``text`` without the error's own message: the student's words (and code) around it."""
+    return text.replace(error.message, " ")
+
+
 def words(message: str, *, pattern: bool = False) -> frozenset[str]:
     """Normalised words of an error message: shapes, numbers and ``_3`` suffixes dropped (in a pattern,
     a recurrent layer numbered 1 leaves the word ``numbered_rnn``)."""
@@ -112,7 +120,8 @@ class ErrorMatcher:
         if error is None:
             return None
         have = words(error.message)
-        if len(RNN_CALL.findall(text)) > 1 and NUMBERED_RNN.search(error.message.lower()):
+        stacked = len(RNN_CALL.findall(text)) > 1 or STACKED.search(strip_error(text, error)) is not None
+        if stacked and NUMBERED_RNN.search(error.message.lower()):
             have |= {"numbered_rnn"}
         layers = have & LAYER_CLASSES
         best: ErrorRoute | None = None

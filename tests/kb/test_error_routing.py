@@ -107,6 +107,10 @@ STACKED = ("ValueError: Input 0 of layer \"lstm_1\" is incompatible with the lay
     (STACKED.replace("lstm_1", "lstm_4"), "lstm-input-shape"),   # no code: another model's counter
     # one recurrent layer in the pasted code: lstm_3 is a re-run notebook's counter, not a stack
     ("model.add(Embedding(100, 8))\nmodel.add(LSTM(32))\n" + STACKED.replace("lstm_1", "lstm_3"), "lstm-input-shape"),
+    # ... or the student says in words that the layers are stacked (a miss of retrieval_holdout12)
+    ("LSTM 두 층 쌓았는데 두번째 층에서 에러나요 " + STACKED.replace("lstm_1", "lstm_3"), "return-sequences"),
+    ("I stacked two GRUs and the second one fails:\n" + STACKED.replace("lstm_1", "gru_5"), "return-sequences"),
+    ("LSTM 하나만 썼는데 에러나요 " + STACKED.replace("lstm_1", "lstm_3"), "lstm-input-shape"),
 ])
 def test_a_numbered_recurrent_layer_s_rank_error_under_stacking_code_is_a_stack_without_return_sequences(pasted: str, expected: str) -> None:
     matcher = ErrorMatcher({e.id: e.error_patterns for e in WITH_PATTERNS})
