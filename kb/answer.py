@@ -212,8 +212,8 @@ class Answerer:
         elif not out.lead:
             near = result.uncovered
             out.uncovered = near
-            named = say(lang, "not_covered_topic", title=near.title_en if lang == "en" else near.title) if near else ""
-            out.answer = named + say(lang, "not_covered")
+            out.answer = (say(lang, "not_covered_topic", title=near.title_en if lang == "en" else near.title)
+                          + say(lang, "not_covered_rest") if near else say(lang, "not_covered"))
             out.suggestions = suggestions(result.hits)
         out.answered = out.answered or bool(out.lead)
         topic = previous.question if resolution.follow_up and previous is not None else question

@@ -124,7 +124,7 @@ def answer_numbers(spec: ModelSpec, entry: Entry | None, verifier: SnippetVerifi
             return out
     shown = format_shape([spec.batch, *p.input_shape]) if p.input_shape is not None else ""
     if p.mode == "snippet":
-        title = getattr(entry, "title", p.entry_id)
+        title = (getattr(entry, "title_en", None) if lang == "en" else None) or getattr(entry, "title", p.entry_id)
         out.notes.append(say(lang, "in_snippet", title=title, snippet=p.snippet))
     elif p.assumed:
         out.notes.append(say(lang, "default_input", shape=shown))

@@ -21,8 +21,8 @@ def language(question: str) -> Lang:
 
 
 KO: dict[str, str] = {
-    "not_covered": (
-        "이 질문은 강의 지식 베이스에서 자신 있게 답할 내용을 찾지 못했습니다. "
+    "not_covered_lead": "이 질문은 강의 지식 베이스에서 자신 있게 답할 내용을 찾지 못했습니다. ",
+    "not_covered_rest": (
         "coursebot은 Keras로 배우는 딥러닝/NLP 강의 내용(RNN·LSTM·GRU, Bidirectional, Conv1D, "
         "Embedding, TimeDistributed, return_sequences, 파라미터 수와 출력 shape 등)을 다룹니다. "
         "레이어 이름이나 오류 메시지를 넣어 다시 물어보거나, Keras 코드를 붙여 넣으면 직접 실행해 shape과 "
@@ -53,6 +53,7 @@ KO: dict[str, str] = {
     "pasted_rejected": "이 코드는 안전 정책 때문에 실행하지 않았습니다: {reason}.",
     "pasted_syntax": "코드에 파이썬 문법 오류가 있어 실행하지 않았습니다{where}: {detail}.",
     "pasted_error": "{versions}에서 `{type}`{where}: {explanation}",
+    "pasted_failure": "{versions}에서 {type}{where}: {explanation}",
     "pasted_where": " ({line}번째 줄)",
     "pasted_passes": " ({versions}에서는 오류 없이 실행됩니다.)",
     "generic_error": "`{type}` 오류가 났습니다: {message}",
@@ -60,9 +61,9 @@ KO: dict[str, str] = {
 
 EN: dict[str, str] = {
     "not_covered_topic": "This looks like a question about **{title}**, which the course Q&A does not cover. ",
-    "not_covered": (
-        "The course knowledge base has nothing that answers this question with confidence. coursebot covers "
-        "the Keras deep-learning/NLP course (RNN, LSTM, GRU, Bidirectional, Conv1D, Embedding, TimeDistributed, "
+    "not_covered_lead": "The course knowledge base has nothing that answers this question with confidence. ",
+    "not_covered_rest": (
+        "coursebot covers the Keras deep-learning/NLP course (RNN, LSTM, GRU, Bidirectional, Conv1D, Embedding, TimeDistributed, "
         "return_sequences, parameter counts and output shapes). Ask again with a layer name or the error message, "
         "or paste your Keras code and it will be built to show the real shapes and parameters. Questions about "
         "course logistics (schedule, assignments, attendance) go to the instructors."),
@@ -91,10 +92,15 @@ EN: dict[str, str] = {
     "pasted_rejected": "This code was not run because of the sandbox policy: {reason}.",
     "pasted_syntax": "This code was not run: it has a Python syntax error{where}: {detail}.",
     "pasted_error": "{versions}: `{type}`{where}: {explanation}",
+    "pasted_failure": "{versions}: {type}{where}: {explanation}",
     "pasted_where": " (line {line})",
     "pasted_passes": " (it runs without error in {versions}.)",
     "generic_error": "`{type}` was raised: {message}",
 }
+
+
+for _words in (KO, EN):   # said whole, or after the uncovered topic's sentence (which replaces the lead)
+    _words["not_covered"] = _words["not_covered_lead"] + _words["not_covered_rest"]
 
 
 def say(lang: Lang, key: str, **values: object) -> str:
@@ -206,6 +212,16 @@ FAILURES_KO: dict[str, str] = {
     "QueueFull": "실행을 기다리는 코드가 이미 여럿 있습니다. 그 코드들이 끝난 뒤 다시 보내 주세요.",
 }
 SECONDS = re.compile(r"longer than ([0-9.]+) s")
+# What each failure of the sandbox is called (the label before its sentence).
+FAILURE_KINDS: dict[Lang, dict[str, str]] = {
+    "ko": {"Timeout": "시간 초과", "WorkerError": "실행기 오류", "SandboxError": "샌드박스 오류",
+           "Crashed": "실행 중 비정상 종료", "ForkHang": "실행기 오류", "NoResult": "결과 없이 끝남",
+           "ResultTooLarge": "결과가 너무 큼", "InvalidResult": "믿을 수 없는 결과", "QueueFull": "대기 중인 코드가 너무 많음"},
+    "en": {"Timeout": "Timed out", "WorkerError": "Runner error", "SandboxError": "Sandbox error",
+           "Crashed": "Crashed while running", "ForkHang": "Runner error", "NoResult": "Ended without a result",
+           "ResultTooLarge": "Result too large", "InvalidResult": "Untrustworthy result",
+           "QueueFull": "Too much code waiting"},
+}
 
 
 def say_failure(lang: str, kind: str, message: str) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from kb.answer_types import Lang, Verification
 from kb.core.errors import CoursebotError
-from kb.messages import say, say_rejection
+from kb.messages import FAILURE_KINDS, say, say_failure, say_rejection
 
 if TYPE_CHECKING:
     from verifiers.report import SnippetVerifier
@@ -37,16 +37,14 @@ ERROR_HINTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"has not yet been built|not built|You must call `build", re.I),
      "모델이 아직 빌드되지 않아 파라미터 수를 셀 수 없습니다. `Input(shape=...)`으로 시작하거나 "
      "`model.build((None, 길이))`를 먼저 호출하세요."),
-    (re.compile(r"^QueueFull$"),
-     "지금 이 대화에서 실행을 기다리는 코드가 너무 많습니다. 앞의 코드가 끝난 뒤 다시 보내 주세요."),
-    (re.compile(r"^InvalidResult$"),
-     "실행 결과가 올바른 형식이 아니어서 보여 드릴 수 없습니다 (코드가 결과 출력을 건드렸을 수 있습니다)."),
     (re.compile(r"is not defined", re.I),
      "정의되지 않은 이름이 있습니다. 필요한 레이어를 import 했는지, 변수 이름이 맞는지 확인하세요."),
 ]
 
 
 def explain_error(kind: str, message: str, lang: Lang = "ko") -> str:
+    if kind in FAILURE_KINDS[lang]:   # the sandbox's own failure: its sentence in the reader's language
+        return say_failure(lang, kind, message)
     if lang == "ko":
         for pattern, text in ERROR_HINTS:
             if pattern.search(message) or pattern.search(kind):
@@ -94,7 +92,9 @@ def verify_pasted(verifier: SnippetVerifier, code: str, lang: Lang = "ko", *, se
         where = say(lang, "pasted_where", line=err.line) if err.line else ""
         versions = ", ".join(f"Keras {r.keras_major}" for r in failed)
         passed = [f"Keras {r.keras_major}" for r in runs if r.ok]
-        v.explanation = (say(lang, "pasted_error", versions=versions, type=err.type, where=where,
+        named = FAILURE_KINDS[lang].get(err.type)
+        v.explanation = (say(lang, "pasted_failure" if named else "pasted_error", versions=versions,
+                             type=named or err.type, where=where,
                              explanation=explain_error(err.type, err.message, lang))
                          + (say(lang, "pasted_passes", versions=", ".join(passed)) if passed else ""))
     return v

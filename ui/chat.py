@@ -87,7 +87,12 @@ def citations(answer: Item) -> None:
 
 
 def related(answer: Item, key: str) -> None:
-    hits = [h for h in answer["hits"] if h["id"] != answer["entry"] and h["kind"] == "entry"]
+    """The other entries found, one click away; after a decline only those close enough to suggest
+    (kb.decline.suggestions): a question far from every entry gets none rather than three unrelated ones."""
+    if answer["answered"]:
+        hits = [h for h in answer["hits"] if h["id"] != answer["entry"] and h["kind"] == "entry"]
+    else:
+        hits = list(answer.get("suggestions") or [])
     if not hits:
         return
     st.markdown(f"**{msg.word('RELATED', _lang(answer))}**")
@@ -138,7 +143,8 @@ def show(item: Item, key: str) -> None:
 def status_of(answer: Item) -> tuple[str, str]:
     stopped = any(r.get("error") and r["error"]["type"] in msg.ERROR_KINDS
                   for v in answer["verifications"] for r in v["runs"])
-    return (msg.STATUS_STOPPED, "error") if stopped else (msg.ANSWERED_IN, "complete")
+    lang = _lang(answer)
+    return (msg.word("STATUS_STOPPED", lang), "error") if stopped else (msg.word("ANSWERED_IN", lang), "complete")
 
 
 # -- the page ------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kb.messages import FAILURE_KINDS
+
 if TYPE_CHECKING:
     from kb.messages import Lang
-    from verifiers.report import ServiceFailure
 
 LOADING_INDEX = "검색 색인을 준비하는 중입니다… (처음 한 번은 색인을 만듭니다)"
 LOADING_EMBEDDER = "임베딩 모델을 불러오는 중입니다… 곧 질문할 수 있습니다."
@@ -25,10 +26,7 @@ COL_LAYER, COL_CLASS, COL_SHAPE, COL_PARAMS, COL_TENSOR = "레이어", "클래�
 AT_LINE = " ({line}번째 줄)"
 SYNTAX_ERROR = "파이썬 문법 오류{where}: {detail}. 코드를 고친 뒤 다시 보내 주세요."
 REFUSED = "안전 정책 때문에 실행하지 않았습니다{where}: {reason}"
-ERROR_KINDS: dict[ServiceFailure, str] = {
-    "Timeout": "시간 초과", "WorkerError": "실행기 오류", "SandboxError": "샌드박스 오류",
-    "Crashed": "실행 중 비정상 종료", "ForkHang": "실행기 오류", "NoResult": "결과 없이 끝남",
-    "ResultTooLarge": "결과가 너무 큼", "InvalidResult": "믿을 수 없는 결과", "QueueFull": "대기 중인 코드가 너무 많음"}
+ERROR_KINDS: dict[str, str] = FAILURE_KINDS["ko"]   # what each of the sandbox's own failures is called
 TOTAL_PARAMS = " · 전체 파라미터 {n}"
 BUILT_OK = "오류 없이 만들어졌습니다"
 VERSION_DIFF = "버전 차이: {line}"
@@ -122,12 +120,10 @@ ANSWER_EN: dict[str, str] = {
     "PASTED_RESULT": "Your pasted code, run", "NOT_VERIFIED": "Not verified yet.",
     "CLAIM_OK": "✓ **{text}** in the answer — actual value {real}", "CLAIM_BAD": "✗ {text} in the answer — actual value {real}",
     "QUESTION_BUILT": "Your question's configuration, built in Keras", "SOURCES": "Sources",
-    "RELATED": "Related questions",
+    "RELATED": "Related questions", "ANSWERED_IN": "Answered",
+    "STATUS_STOPPED": "Stopped: a run timed out or its runner failed",
 }
-ERROR_KINDS_EN: dict[ServiceFailure, str] = {
-    "Timeout": "Timed out", "WorkerError": "Runner error", "SandboxError": "Sandbox error",
-    "Crashed": "Crashed while running", "ForkHang": "Runner error", "NoResult": "Ended without a result",
-    "ResultTooLarge": "Result too large", "InvalidResult": "Untrustworthy result", "QueueFull": "Too much code waiting"}
+ERROR_KINDS_EN: dict[str, str] = FAILURE_KINDS["en"]
 
 
 def word(name: str, lang: Lang = "ko") -> str:
@@ -138,5 +134,5 @@ def word(name: str, lang: Lang = "ko") -> str:
     return value
 
 
-def error_kinds(lang: Lang = "ko") -> dict[ServiceFailure, str]:
+def error_kinds(lang: Lang = "ko") -> dict[str, str]:
     return ERROR_KINDS_EN if lang == "en" else ERROR_KINDS

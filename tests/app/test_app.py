@@ -139,6 +139,14 @@ def test_out_of_scope_question_shows_the_not_covered_message(app_env: Settings) 
     assert not at.expander
 
 
+def test_a_near_miss_names_its_uncovered_topic_and_offers_no_unrelated_buttons(app_env: Settings) -> None:
+    at = start()
+    at.chat_input[0].set_value("학습 끝난 모델을 .keras 파일로 저장했다가 다시 불러오려면 어떻게 해요?").run()
+    assert not at.exception
+    assert any(i.value.startswith("이 질문은 **모델 저장과 불러오기**에 관한") for i in at.info)
+    assert not [b for b in at.button if b.key.startswith("related-")]   # nothing close enough to suggest
+
+
 def test_feedback_is_stored_with_question_answer_and_time(app_env: Settings) -> None:
     at = start()
     at.chat_input[0].set_value("return_sequences True False 차이").run()

@@ -49,7 +49,8 @@ def test_an_english_question_gets_an_english_answer(answerer: Answerer) -> None:
     assert answer.answer and not any("\uac00" <= ch <= "\ud7a3" for ch in answer.answer)
     # the title and the related-question buttons too
     assert all(not any("\uac00" <= ch <= "\ud7a3" for ch in text) for text in [answer.title, *(h.title for h in answer.hits)])
-    assert any("example code" in note for note in answer.notes)
+    assert any("example code" in note and "'Dense(64) after Bidirectional(LSTM(64))" in note for note in answer.notes), \
+        answer.notes   # the English title, not the Korean one inside an English sentence
 
 
 def test_a_layer_without_its_size_gets_one_sentence_in_the_student_s_language(answerer: Answerer) -> None:

@@ -137,7 +137,8 @@ def test_the_declined_answer_names_the_topic_in_the_student_s_language(built_ind
     ko = answerer.answer("학습 끝난 모델을 h5 말고 .keras로 저장했다가 load_model로 불러오려면?", verify=False)
     en = answerer.answer("How do I save my trained model to a .keras file and load it again?", verify=False)
     assert not ko.answered and ko.uncovered is not None and ko.uncovered.id == "model-saving"
-    assert ko.answer.startswith(f"이 질문은 **{ko.uncovered.title}**에 관한") and "강의 지식 베이스" in ko.answer
+    assert ko.answer.startswith(f"이 질문은 **{ko.uncovered.title}**에 관한") and "coursebot은 Keras로" in ko.answer
+    assert "자신 있게 답할 내용을 찾지 못했습니다" not in ko.answer   # the topic's sentence replaces the lead
     assert not en.answered and en.answer.startswith("This looks like a question about **Saving and loading models**")
 
 
@@ -170,3 +171,11 @@ def test_an_entry_with_a_topic_s_id_covers_it(tmp_path: Path) -> None:
                                     threshold=THRESHOLD)
     assert result.answered and result.hits[0].id == "model-saving"
     assert result.features["uncovered_sentence"] < result.features["sentence_best"]
+
+
+@pytest.mark.parametrize("question", ["이 코드 왜 안 끝나요?\nwhile True:\n    pass", "오늘 날씨 어때?", "asdfgh jkl"])
+def test_a_question_far_from_everything_is_named_after_no_topic(searcher: Searcher, question: str) -> None:
+    """Nearer to an uncovered topic than to any entry is not enough when it is near neither: the
+    browser walk's infinite loop was declined as a question about beam search."""
+    result = searcher.search(question, threshold=THRESHOLD)
+    assert not result.answered and result.uncovered is None, result.features
