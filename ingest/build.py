@@ -136,9 +136,12 @@ def write_generation(settings: Settings, records: list[Record], old: Index | Non
     same_view = old is not None and old.manifest.get("sentence_model") == SENTENCE_MODEL
     viewed = write_view(tmp, records, old.sentence if same_view and old is not None else None,
                         [r.hash for r in old.records] if old is not None else [])
-    same_bank = (reusable and same_view and old is not None and old.manifest.get("uncovered") == stamp
-                 and old.uncovered is not None and [t.id for t in old.uncovered.topics] == [t.id for t in topics])
-    write_uncovered(tmp, topics, model, reuse_from=old.path if same_bank and old is not None else None)
+    # The old bank's rows serve when the file, the e5 model and the sentence view's presence are the same.
+    same_bank = (reusable and old is not None and old.manifest.get("uncovered") == stamp
+                 and old.manifest.get("sentence_model") == (SENTENCE_MODEL if viewed else None)
+                 and old.uncovered is not None and (old.uncovered.sentence is not None or not viewed)
+                 and (old.uncovered.dense is not None or model is None))
+    write_uncovered(tmp, topics, model, old=old.uncovered if same_bank and old is not None else None)
     write_records(tmp, records)
     entries_n = sum(r.kind == "entry" for r in records)
     manifest = {

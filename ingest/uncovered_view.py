@@ -15,7 +15,6 @@ copied from the previous generation when the file's stamp and both models are th
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,9 +37,9 @@ class TopicTitle:
 class Nearest:
     """How near a question is to the uncovered topics."""
 
-    dense: float          # best e5 cosine to an example (0 without e5 vectors)
-    sentence: float       # best USE cosine to an example (0 without USE vectors)
-    topic: TopicTitle     # the topic of the nearest example (by USE when there are USE vectors)
+    dense: float | None       # best e5 cosine to an example (None without e5 vectors)
+    sentence: float | None    # best USE cosine to an example (None without USE vectors)
+    topic: TopicTitle | None  # the topic of the nearest example by USE (None without USE vectors)
 
 
 @dataclass(frozen=True)
@@ -62,17 +61,16 @@ class UncoveredView:
         """The best cosines to the examples; ``None`` when there is nothing to compare."""
         if not len(self.rows):
             return None
-        best_dense = best_sentence = 0.0
-        by: np.ndarray | None = None
+        best_dense = best_sentence = None
+        topic = None
         if self.dense is not None and dense_query is not None and self.dense.shape[1] == len(dense_query):
-            sims = self.dense.astype(np.float32) @ dense_query.astype(np.float32)
-            best_dense, by = float(sims.max()), sims
+            best_dense = float((self.dense.astype(np.float32) @ dense_query.astype(np.float32)).max())
         if self.sentence is not None and sentence_query is not None:
             sims = self.sentence.astype(np.float32) @ sentence_query.astype(np.float32)
-            best_sentence, by = float(sims.max()), sims
-        if by is None:
+            best_sentence, topic = float(sims.max()), self.topics[int(self.rows[int(np.argmax(sims))])]
+        if best_dense is None and best_sentence is None:
             return None
-        return Nearest(best_dense, best_sentence, self.topics[int(self.rows[int(np.argmax(by))])])
+        return Nearest(best_dense, best_sentence, topic)
 
 
 def load_uncovered_view(gen: Path) -> UncoveredView | None:
@@ -88,29 +86,46 @@ def load_uncovered_view(gen: Path) -> UncoveredView | None:
 
 
 def write_uncovered(folder: Path, topics: list[UncoveredTopic], model: Any, *,
-                    reuse_from: Path | None) -> None:
-    """Write ``uncovered/`` into the new generation ``folder``: copied from ``reuse_from`` (a previous
-    generation with the same file and models) or embedded now."""
+                    old: UncoveredView | None) -> None:
+    """Write ``uncovered/`` into the new generation ``folder``. ``old`` is the previous generation's
+    view when the file and both models are unchanged: its rows are kept for the topics still listed
+    (an entry that takes a topic's id only removes rows), and nothing is embedded again."""
     path = folder / FOLDER
-    if reuse_from is not None and (reuse_from / FOLDER / "topics.json").exists():
-        shutil.copytree(reuse_from / FOLDER, path)
+    path.mkdir()
+    (path / "topics.json").write_text(json.dumps(
+        [{"id": t.id, "title": t.title, "title_en": t.title_en} for t in topics], ensure_ascii=False), encoding="utf-8")
+    rows = np.asarray([n for n, topic in enumerate(topics) for _ in topic.examples], dtype=np.int32)
+    np.save(path / "rows.npy", rows)
+    kept = _kept_rows(topics, old)
+    if kept is not None and old is not None:
+        for name, matrix in (("dense", old.dense), ("sentence", old.sentence)):
+            if matrix is not None:
+                np.save(path / f"{name}.npy", np.asarray(matrix[kept]))
+        return
+    texts = [text for topic in topics for text in topic.examples]
+    if not texts:
         return
     from ingest.sentence_view import sentence_encoder
 
-    path.mkdir()
-    texts = [text for topic in topics for text in topic.examples]
-    rows = np.asarray([n for n, topic in enumerate(topics) for _ in topic.examples], dtype=np.int32)
-    (path / "topics.json").write_text(json.dumps(
-        [{"id": t.id, "title": t.title, "title_en": t.title_en} for t in topics], ensure_ascii=False), encoding="utf-8")
-    np.save(path / "rows.npy", rows)
-    if not texts:
-        return
     if model is not None:
         np.save(path / "dense.npy", _embedded(("dense", getattr(model, "model_id", type(model).__name__), *texts),
                                               lambda: _dense(model, texts)))
     encoder = sentence_encoder()
     if encoder is not None:
         np.save(path / "sentence.npy", _embedded(("sentence", *texts), lambda: _sentence(encoder, texts)))
+
+
+def _kept_rows(topics: list[UncoveredTopic], old: UncoveredView | None) -> np.ndarray | None:
+    """The old view's rows of ``topics``, in order, if it holds every one of them (else None)."""
+    if old is None:
+        return None
+    where = {t.id: n for n, t in enumerate(old.topics)}
+    if any(t.id not in where for t in topics):
+        return None
+    picked = [np.flatnonzero(old.rows == where[t.id]) for t in topics]
+    if any(len(p) != len(t.examples) for p, t in zip(picked, topics, strict=True)):
+        return None
+    return np.concatenate(picked) if picked else np.zeros(0, dtype=np.int64)
 
 
 # The same examples embedded by the same model give the same rows: a process that builds several

@@ -41,8 +41,9 @@ SECOND_RNN = re.compile(r"\b(?:lstm|gru|simple_?rnn)_1\b")
 NUMBERED_RNN = re.compile(r"\b(?:lstm|gru|simple_?rnn)_\d+\b")
 RNN_CALL = re.compile(r"\b(?:LSTM|GRU|SimpleRNN)\s*\(")
 # ... or when the student says so in words: "LSTM 두 층 쌓았는데 두번째 층에서", "stacked two GRUs".
-STACKED = re.compile(r"(쌓|두\s*(개|층)|2\s*(개|층)|두\s*번째\s*(층|레이어|lstm|gru)|\bstack(ed|ing)?\b|"
-                     r"\bsecond\s+(lstm|gru|rnn|recurrent|layer)|\btwo\s+(lstm|gru|rnn|recurrent)s?\b)", re.I)
+STACKED = re.compile(r"(쌓|두\s*층|(?<![\d.])2\s*층|두\s*개의?\s*(lstm|gru|rnn|순환|레이어|층)|"
+                     r"두\s*번째\s*(층|레이어|lstm|gru|rnn)|\bstack(ed|ing)\b|\bsecond\s+(lstm|gru|rnn|recurrent|layer)|"
+                     r"\btwo\s+(lstm|gru|rnn|recurrent)s?\b)", re.I)
 MESSAGE_CAP = 2000
 MATCH_THRESHOLD = 0.6   # share of a pattern's words the pasted error must contain
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 DISTANCE = 0.1         # average cosine distance under which questions are one topic (e5: same topic >= 0.91)
 LABEL_WORDS = 3
+TOPIC_VOTES = 4   # questions per group searched for the uncovered topic it looks like
 CODE_WORDS = frozenset({"import", "from", "tensorflow", "keras", "layers", "models", "model", "input", "shape",
                         "none", "add", "true", "false", "x", "y"})
 
@@ -159,13 +160,13 @@ def _searcher(settings: Settings, embedder: Embedder | None) -> Searcher | None:
 
 
 def _topic(group: list[Pending], searcher: Searcher | None) -> NearTopic | None:
-    """The uncovered topic that questions asked at least half of the group's times look like (as the
-    chat decides it: nearer to the topic's examples than to any entry)."""
+    """The uncovered topic that at least half of the asks of the group's most asked questions look like
+    (by the search's rule: nearer to the topic's examples than to any entry, and near enough)."""
     if searcher is None or searcher.index.uncovered is None:
         return None
     votes: Counter[str] = Counter()
     topics: dict[str, NearTopic] = {}
-    for p in group:
+    for p in group[:TOPIC_VOTES]:   # the most asked ones: a page of gaps stays a few searches per group
         near = searcher.search(p.question, k=1).uncovered
         if near is not None:
             votes[near.id] += p.times
@@ -173,7 +174,7 @@ def _topic(group: list[Pending], searcher: Searcher | None) -> NearTopic | None:
     if not votes:
         return None
     best, times = votes.most_common(1)[0]
-    return topics[best] if 2 * times >= sum(p.times for p in group) else None
+    return topics[best] if 2 * times >= sum(p.times for p in group[:TOPIC_VOTES]) else None
 
 
 def find_gaps(settings: Settings, *, log: QuestionLog | None = None, embedder: Embedder | None = None,

@@ -39,7 +39,7 @@ PERSONAL = [
 NOT_PERSONAL = re.compile(r"(메모리\s*주소|memory address|ip\s*address|주소\s*값|url)", re.I)
 FINANCIAL = [
     re.compile(r"(주식|주가|종목|매수|매도|투자|코인|비트코인|이더리움|가상화폐|암호화폐|코스피|코스닥|나스닥|ETF|적금|"
-               r"포트폴리오|kospi|kosdaq|nasdaq|s&p\s*500|dow\s*jones|\bstocks?\b|\binvest(ing|ment)?\b|crypto|bitcoin|ethereum|\bETFs?\b|portfolio|savings)", re.I),
+               r"포트폴리오|\bstocks?\b|\binvest(ing|ment)?\b|crypto|bitcoin|ethereum|\bETFs?\b|portfolio|savings)", re.I),
 ]
 ADVICE = re.compile(r"(사(야|도|면|는\s*게)|살까|팔(아야|까)|넣어도|추천|오를까|내릴까|조언|좋을까|할까|어떻게\s*짜|도\s*될까|(투자|매수|매도|베팅|올인)\s*해?도\s*(되|돼|괜찮)|"
                     r"\bshould\b|\bbuy\b|\bsell\b|recommend|advice|which)", re.I)
@@ -51,9 +51,13 @@ INSTRUCTIONS = re.compile(
     r"(ignore|disregard|forget)\s+(all\s+|any\s+|the\s+|your\s+)*(previous|prior|above|earlier)?\s*(instructions|rules|prompts?)|"
     r"jailbreak|developer\s*mode|개발자\s*모드|관리자\s*(모드|권한|승인))", re.I)
 
+# A stock index named in English is the data of many forecasting exercises ("Which loss should I use for
+# NASDAQ price prediction?"): refused only next to a trading word, not next to "should" or "which".
+INDEX = re.compile(r"(kospi|kosdaq|nasdaq|s&p\s*500|dow\s*jones)", re.I)
+TRADE = re.compile(r"(\bbuy|\bsell|\binvest|all[\s-]in\b|\blong\s+position|\bgo\s+long|\bshort\s+(it|the|position)|"
+                   r"\bleverag|put\s+(my|our)\s+money|사야|살까|팔아야|팔까|매수|매도|투자)", re.I)
 # A market named as the data a model learns from, not as something to buy.
-AS_DATA = re.compile(r"(주가|주식|코인|비트코인|코스피|(stock|kospi|kosdaq|nasdaq)(\s*price)?s?|crypto)\s*"
-                     r"(데이터|시계열|dataset|data|series)", re.I)
+AS_DATA = re.compile(r"(주가|주식|코인|비트코인|stock(\s*price)?s?|crypto)\s*(데이터|시계열|dataset|data|series)", re.I)
 
 
 def check(question: str) -> Refusal | None:
@@ -64,6 +68,6 @@ def check(question: str) -> Refusal | None:
     if INSTRUCTIONS.search(text):
         return Refusal(kind=RefusalKind.INSTRUCTIONS, message=REFUSAL_MESSAGES[RefusalKind.INSTRUCTIONS])
     markets = AS_DATA.sub(" ", text)   # "주가 데이터로 학습한 LSTM에 ... 넣어도 될까요?" asks about the model
-    if any(p.search(markets) for p in FINANCIAL) and ADVICE.search(text):
+    if (any(p.search(markets) for p in FINANCIAL) and ADVICE.search(text)) or (INDEX.search(text) and TRADE.search(text)):
         return Refusal(kind=RefusalKind.FINANCIAL, message=REFUSAL_MESSAGES[RefusalKind.FINANCIAL])
     return None

@@ -34,7 +34,15 @@ def plain(value: object) -> str:
 
 
 def print_reports(reports: list[VerifyReport], console: Console | None = None, lang: str = "ko") -> None:
-    from kb.messages import say_difference, say_failure, say_note, say_rejection, say_ui, say_value
+    from kb.messages import (
+        FAILURE_KINDS,
+        say_difference,
+        say_failure,
+        say_note,
+        say_rejection,
+        say_ui,
+        say_value,
+    )
 
     console = console or Console()
     for report in reports:
@@ -67,7 +75,8 @@ def print_reports(reports: list[VerifyReport], console: Console | None = None, l
         if report.error:
             where = say_ui(lang, "at_line", line=report.error.line) if report.error.line else ""
             said = say_failure(lang, report.error.type, report.error.message)
-            console.print(f"[red]{plain(report.error.type)}{where}:[/red] {plain(said)}")
+            named = FAILURE_KINDS["en" if lang == "en" else "ko"].get(report.error.type, report.error.type)
+            console.print(f"[red]{plain(named)}{where}:[/red] {plain(said)}")
         console.print(f"[dim]{report.took_ms} ms[/dim]")
     if len(reports) == 2:
         diffs = diff_items(reports[0], reports[1])
@@ -179,7 +188,7 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
         if v.message:
             console.print(plain(v.message))
     if not answer.answered:
-        console.print(Panel(plain(answer.answer), title=say_ui(lang, "unanswered"), border_style="yellow"))
+        console.print(Panel(Markdown(answer.answer), title=say_ui(lang, "unanswered"), border_style="yellow"))
     elif answer.answer:
         console.print(Panel(Markdown(answer.answer), title=f"{answer.title}  ({say_ui(lang, 'confidence', value=answer.confidence)})",
                             border_style="green"))
@@ -198,7 +207,8 @@ def print_answer(answer: Answer, console: Console | None = None) -> None:
             for text, holds, checks in v.claims_by_text():
                 real = " · ".join(f"Keras {c.keras}: {say_value(c.actual)}" for c in checks)
                 console.print("  " + _mark(holds) + " " + say_ui(lang, "claim", text=text, real=real), highlight=False)
-    related = answer.related
+    # after a decline only the entries close enough to suggest (kb.decline), as in the chat
+    related = answer.related if answer.answered else answer.suggestions
     if related:
         console.print(say_ui(lang, "related") + "; ".join(f"{h.title} [{h.id}]" for h in related), highlight=False)
     console.print(f"[dim]{answer.took_ms} ms[/]")

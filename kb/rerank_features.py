@@ -66,4 +66,5 @@ def uncovered_features(near: Nearest | None) -> dict[str, float]:
     no examples, and the fitted model then reads each as its mean (no push either way)."""
     if near is None:
         return {}
-    return {"uncovered_dense": near.dense, "uncovered_sentence": near.sentence}
+    halves = {"uncovered_dense": near.dense, "uncovered_sentence": near.sentence}
+    return {name: value for name, value in halves.items() if value is not None}

@@ -229,13 +229,14 @@ class Searcher:
 
     @staticmethod
     def uncovered_topic(got: Retrieved, features: dict[str, float]) -> NearTopic | None:
-        """The uncovered topic the question is nearer to than to any entry (by USE, else by e5)."""
+        """The uncovered topic the question is nearer to than to any entry, and near enough, by USE (e5's
+        cosines are high for anything: without the sentence view no topic is named)."""
         near = got.near
-        if near is None:
+        if near is None or near.topic is None or near.sentence is None or got.view is None:
             return None
-        closer = (near.sentence > features["sentence_best"] and near.sentence >= TOPIC_FLOOR if got.view is not None
-                  else near.dense > float(got.dense.max(initial=0.0)))
-        return NearTopic(id=near.topic.id, title=near.topic.title, title_en=near.topic.title_en) if closer else None
+        if near.sentence < TOPIC_FLOOR or near.sentence <= features["sentence_best"]:
+            return None
+        return NearTopic(id=near.topic.id, title=near.topic.title, title_en=near.topic.title_en)
 
     def _candidates(self, got: Retrieved) -> tuple[list[tuple[int, dict[str, float]]], list[int]]:
         tokens, dense, lexical = got.tokens, got.dense, got.lexical

@@ -32,8 +32,8 @@ class UncoveredTopic(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=SLUG.pattern)
-    title: str = Field(min_length=2, max_length=80, description="Korean title, named when a question is declined.")
-    title_en: str = Field(min_length=2, max_length=80, description="English title, for English questions.")
+    title: str = Field(min_length=3, max_length=80, description="Korean title, named when a question is declined.")
+    title_en: str = Field(min_length=3, max_length=80, description="English title, for English questions.")
     examples: list[str] = Field(min_length=1, description="Questions students ask about it.")
 
     @field_validator("examples")

@@ -111,6 +111,10 @@ STACKED = ("ValueError: Input 0 of layer \"lstm_1\" is incompatible with the lay
     ("LSTM 두 층 쌓았는데 두번째 층에서 에러나요 " + STACKED.replace("lstm_1", "lstm_3"), "return-sequences"),
     ("I stacked two GRUs and the second one fails:\n" + STACKED.replace("lstm_1", "gru_5"), "return-sequences"),
     ("LSTM 하나만 썼는데 에러나요 " + STACKED.replace("lstm_1", "lstm_3"), "lstm-input-shape"),
+    # numbers, other pairs and numpy's stack are no stacking of recurrent layers (a review's examples)
+    ("문장 32개로 LSTM 학습하는데 에러나요 " + STACKED, "lstm-input-shape"),
+    ("입력이 두 개인데 LSTM에서 에러나요 " + STACKED, "lstm-input-shape"),
+    ("x = np.stack([a, b])\n" + STACKED, "lstm-input-shape"),
 ])
 def test_a_numbered_recurrent_layer_s_rank_error_under_stacking_code_is_a_stack_without_return_sequences(pasted: str, expected: str) -> None:
     matcher = ErrorMatcher({e.id: e.error_patterns for e in WITH_PATTERNS})

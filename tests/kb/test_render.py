@@ -52,3 +52,19 @@ def test_the_sandbox_s_own_failures_are_told_in_the_reader_s_language_and_keras_
                                 error=ErrorInfo(type="Crashed", message="killed by signal SIGKILL"))],
                   Console(file=out, width=200), "ko")
     assert "메모리 한도를 넘었을 수 있어요" in out.getvalue() and "SIGKILL" not in out.getvalue()
+
+
+def test_a_declined_answer_renders_its_topic_in_bold_and_lists_no_unrelated_entries() -> None:
+    from kb.answer_types import Answer
+    from kb.render import print_answer
+    from kb.search_types import Hit
+
+    far = Hit(id="return-sequences", kind="entry", title="return_sequences 출력 shape", score=0.01, confidence=0.0,
+              sources=[], chunk="...")
+    answer = Answer(question="모델 저장은?", answered=False, confidence=0.0, lang="ko", hits=[far],
+                    answer="이 질문은 **모델 저장과 불러오기**에 관한 것으로 보이는데, 강의 Q&A에는 이 주제를 다룬 답이 없습니다.")
+    out = io.StringIO()
+    print_answer(answer, Console(file=out, width=200))
+    shown = out.getvalue()
+    assert "모델 저장과 불러오기" in shown and "**" not in shown
+    assert "관련 항목" not in shown and "return-sequences" not in shown

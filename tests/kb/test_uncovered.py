@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -155,21 +156,40 @@ answer: |
 """
 
 
-def test_an_entry_with_a_topic_s_id_covers_it(tmp_path: Path) -> None:
+def test_an_entry_with_a_topic_s_id_covers_it_without_embedding_the_bank_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The instructors' loop: a gap that looked like an uncovered topic gets an entry with the topic's
-    id, and the index stops counting the topic as uncovered."""
+    id (added in place, as `coursebot add` and the instructor page do), and the index stops counting the
+    topic as uncovered, keeping the other topics' vectors as they were."""
+    from ingest import uncovered_view
+    from ingest.index import upsert_entry
+    from kb.core.store import load_entry
+
     entries = tmp_path / "entries"
     shutil.copytree(PROJECT_ROOT / "kb" / "entries", entries)
-    (entries / "model-saving.yaml").write_text(SAVING_ENTRY, encoding="utf-8")
     settings = Settings(data_dir=tmp_path / "var", entries_dir=entries)
     build(settings)
+    before = load_index(settings).uncovered
+    assert before is not None and before.sentence is not None and before.dense is not None
+    (entries / "model-saving.yaml").write_text(SAVING_ENTRY, encoding="utf-8")
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the bank was embedded again")
+
+    monkeypatch.setattr(uncovered_view, "_dense", refuse)
+    monkeypatch.setattr(uncovered_view, "_sentence", refuse)
+    uncovered_view._MEMO.clear()
+    upsert_entry(settings, load_entry(entries / "model-saving.yaml"))
     index = load_index(settings)
-    assert index.uncovered is not None
-    ids = [t.id for t in index.uncovered.topics]
-    assert "model-saving" not in ids and len(ids) == len(load_uncovered()) - 1
+    after = index.uncovered
+    assert after is not None and after.sentence is not None and after.dense is not None
+    ids = [t.id for t in after.topics]
+    assert "model-saving" not in ids and ids == [t.id for t in before.topics if t.id != "model-saving"]
+    kept = before.rows != [t.id for t in before.topics].index("model-saving")
+    assert np.array_equal(after.sentence, before.sentence[kept]) and np.array_equal(after.dense, before.dense[kept])
     result = Searcher(index).search("학습 끝난 LSTM 모델을 .keras 파일로 저장했다가 다시 불러오려면 어떻게 해요?",
                                     threshold=THRESHOLD)
-    assert result.answered and result.hits[0].id == "model-saving"
+    assert result.answered and result.hits[0].id == "model-saving" and result.uncovered is None
     assert result.features["uncovered_sentence"] < result.features["sentence_best"]
 
 
@@ -179,3 +199,19 @@ def test_a_question_far_from_everything_is_named_after_no_topic(searcher: Search
     browser walk's infinite loop was declined as a question about beam search."""
     result = searcher.search(question, threshold=THRESHOLD)
     assert not result.answered and result.uncovered is None, result.features
+
+
+def test_without_the_sentence_view_no_topic_is_named_and_a_missing_half_is_no_feature(built_index: Settings) -> None:
+    """e5's cosines are high for anything: only USE's nearness names a topic; a half the bank lacks
+    is left out of the features (the model then reads it as its mean), never passed on as 0."""
+    from ingest.uncovered_view import Nearest, TopicTitle
+    from kb.rerank_features import uncovered_features
+
+    searcher = Searcher(load_index(built_index))
+    searcher.sentence = None   # as with an index built without the view, or the encoder not installed
+    result = searcher.search("학습 끝난 LSTM 모델을 .keras 파일로 저장했다가 다시 불러오려면 어떻게 해요?")
+    assert result.uncovered is None and "uncovered_dense" in result.features
+    topic = TopicTitle("t", "제목", "Title")
+    assert uncovered_features(Nearest(0.9, None, None)) == {"uncovered_dense": 0.9}
+    assert uncovered_features(Nearest(None, 0.6, topic)) == {"uncovered_sentence": 0.6}
+    assert uncovered_features(None) == {}
