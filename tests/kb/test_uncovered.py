@@ -85,8 +85,11 @@ def test_a_bad_bank_stops_ingest_with_one_sentence_and_writes_nothing(tmp_path: 
 def test_the_index_holds_the_examples_and_is_rebuilt_when_the_file_changes(tmp_path: Path) -> None:
     bank = tmp_path / "not_covered.yaml"
     shutil.copy(UNCOVERED_FILE, bank)
-    settings = Settings(data_dir=tmp_path / "var", entries_dir=PROJECT_ROOT / "kb" / "entries",
-                        uncovered_file=bank)
+    entries = tmp_path / "entries"   # a few entries: this is about the bank's files, not about answers
+    entries.mkdir()
+    for name in ("return-sequences", "lstm-params-formula", "conv1d-basics"):
+        shutil.copy(PROJECT_ROOT / "kb" / "entries" / f"{name}.yaml", entries)
+    settings = Settings(data_dir=tmp_path / "var", entries_dir=entries, uncovered_file=bank)
     build(settings)
     index = load_index(settings)
     view = index.uncovered
