@@ -27,7 +27,8 @@ KO: dict[str, str] = {
         "Embedding, TimeDistributed, return_sequences, 파라미터 수와 출력 shape 등)을 다룹니다. "
         "레이어 이름이나 오류 메시지를 넣어 다시 물어보거나, Keras 코드를 붙여 넣으면 직접 실행해 shape과 "
         "파라미터를 보여 드립니다. 강의 운영(일정, 과제, 출석) 문의는 강사에게 해 주세요."),
-    "not_covered_topic": "이 질문은 **{title}**에 관한 것으로 보이는데, 강의 Q&A에는 이 주제를 다룬 답이 없습니다. ",
+    # a space after the bold: "**… (warmup)**에" would not close (CommonMark's flanking rules)
+    "not_covered_topic": "이 질문은 **{title}** 주제로 보이는데, 강의 Q&A에는 이 주제를 다룬 답이 없습니다. ",
     "params": "{layer}의 파라미터: {formula}{value}개{versions}",
     "shape": "{layer}의 출력 shape: {value}{versions}",
     "total": "모델 전체 파라미터: {value}개{versions}",

@@ -143,7 +143,7 @@ def test_a_near_miss_names_its_uncovered_topic_and_offers_no_unrelated_buttons(a
     at = start()
     at.chat_input[0].set_value("학습 끝난 모델을 .keras 파일로 저장했다가 다시 불러오려면 어떻게 해요?").run()
     assert not at.exception
-    assert any(i.value.startswith("이 질문은 **모델 저장과 불러오기**에 관한") for i in at.info)
+    assert any(i.value.startswith("이 질문은 **모델 저장과 불러오기** 주제로 보이는데") for i in at.info)
     assert not [b for b in at.button if b.key.startswith("related-")]   # nothing close enough to suggest
 
 

@@ -62,7 +62,7 @@ def test_a_declined_answer_renders_its_topic_in_bold_and_lists_no_unrelated_entr
     far = Hit(id="return-sequences", kind="entry", title="return_sequences 출력 shape", score=0.01, confidence=0.0,
               sources=[], chunk="...")
     answer = Answer(question="모델 저장은?", answered=False, confidence=0.0, lang="ko", hits=[far],
-                    answer="이 질문은 **모델 저장과 불러오기**에 관한 것으로 보이는데, 강의 Q&A에는 이 주제를 다룬 답이 없습니다.")
+                    answer="이 질문은 **모델 저장과 불러오기** 주제로 보이는데, 강의 Q&A에는 이 주제를 다룬 답이 없습니다.")
     out = io.StringIO()
     print_answer(answer, Console(file=out, width=200))
     shown = out.getvalue()
