@@ -220,13 +220,6 @@ class Searcher:
         near = self.index.uncovered.nearest(query, said) if self.index.uncovered is not None else None
         return Retrieved(text, tokens, query, dense, lexical, self.fuse(dense, lexical), view, near)
 
-    def sentence_scores(self, text: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """Each record's best USE cosine to ``text`` over its short texts and over its answer paragraphs."""
-        query = sentence_query(text) if self.sentence is not None else None
-        if query is None or self.sentence is None:
-            return None
-        return self.sentence.best(query, len(self.index.records))
-
     @staticmethod
     def uncovered_topic(got: Retrieved, features: dict[str, float]) -> NearTopic | None:
         """The uncovered topic the question is nearer to than to any entry, and near enough, by USE (e5's

@@ -117,8 +117,11 @@ def test_the_second_stage_reads_what_the_question_is_about_not_the_whole_paste(b
               "I need one output per timestep but I only get (None, 20). How do I get all 50 steps out?")
     about = focus(pasted).dense_text
     assert "print" not in about and "timestep" in about
-    view_of = searcher.sentence_scores(about)
-    assert view_of is not None
+    from ingest.sentence_view import encode_query
+
+    query = encode_query(about)
+    assert query is not None and searcher.sentence is not None
+    view_of = searcher.sentence.best(query, len(searcher.index.records))
     for i, row in searcher.candidates(pasted):
         assert row["sentence"] == pytest.approx(float(view_of[0][i]))
         assert row["sentence_answer"] == pytest.approx(float(view_of[1][i]))
