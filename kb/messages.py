@@ -225,6 +225,11 @@ FAILURE_KINDS: dict[Lang, dict[str, str]] = {
 }
 
 
+def failure_name(lang: str, kind: str) -> str | None:
+    """What the sandbox's own failure ``kind`` is called in ``lang``; None for an error of the snippet's."""
+    return FAILURE_KINDS["en" if lang == "en" else "ko"].get(kind)
+
+
 def say_failure(lang: str, kind: str, message: str) -> str:
     """The sandbox's message for a failure of its own in the reader's language (a Keras error as is)."""
     words = FAILURES_KO.get(kind) if lang == "ko" else None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from kb.answer_types import Lang, Verification
 from kb.core.errors import CoursebotError
-from kb.messages import FAILURE_KINDS, say, say_failure, say_rejection
+from kb.messages import failure_name, say, say_failure, say_rejection
 
 if TYPE_CHECKING:
     from verifiers.report import SnippetVerifier
@@ -43,7 +43,7 @@ ERROR_HINTS: list[tuple[re.Pattern[str], str]] = [
 
 
 def explain_error(kind: str, message: str, lang: Lang = "ko") -> str:
-    if kind in FAILURE_KINDS[lang]:   # the sandbox's own failure: its sentence in the reader's language
+    if failure_name(lang, kind) is not None:   # the sandbox's own failure: its sentence in the reader's language
         return say_failure(lang, kind, message)
     if lang == "ko":
         for pattern, text in ERROR_HINTS:
@@ -92,7 +92,7 @@ def verify_pasted(verifier: SnippetVerifier, code: str, lang: Lang = "ko", *, se
         where = say(lang, "pasted_where", line=err.line) if err.line else ""
         versions = ", ".join(f"Keras {r.keras_major}" for r in failed)
         passed = [f"Keras {r.keras_major}" for r in runs if r.ok]
-        named = FAILURE_KINDS[lang].get(err.type)
+        named = failure_name(lang, err.type)
         v.explanation = (say(lang, "pasted_failure" if named else "pasted_error", versions=versions,
                              type=named or err.type, where=where,
                              explanation=explain_error(err.type, err.message, lang))

@@ -35,7 +35,7 @@ def plain(value: object) -> str:
 
 def print_reports(reports: list[VerifyReport], console: Console | None = None, lang: str = "ko") -> None:
     from kb.messages import (
-        FAILURE_KINDS,
+        failure_name,
         say_difference,
         say_failure,
         say_note,
@@ -75,7 +75,7 @@ def print_reports(reports: list[VerifyReport], console: Console | None = None, l
         if report.error:
             where = say_ui(lang, "at_line", line=report.error.line) if report.error.line else ""
             said = say_failure(lang, report.error.type, report.error.message)
-            named = FAILURE_KINDS["en" if lang == "en" else "ko"].get(report.error.type, report.error.type)
+            named = failure_name(lang, report.error.type) or report.error.type
             console.print(f"[red]{plain(named)}{where}:[/red] {plain(said)}")
         console.print(f"[dim]{report.took_ms} ms[/dim]")
     if len(reports) == 2:

@@ -215,7 +215,9 @@ class Searcher:
         query = self._query_vector(text)
         dense = self.dense_scores(query)
         lexical = self.lexical_scores(tokens)
-        said = sentence_query(text) if self.sentence is not None or self.index.uncovered is not None else None
+        # one USE vector for the sentence view and the uncovered topics (without the view neither the
+        # model that reads USE features nor a topic's name is used)
+        said = sentence_query(text) if self.sentence is not None else None
         view = self.sentence.best(said, len(self.index.records)) if said is not None and self.sentence else None
         near = self.index.uncovered.nearest(query, said) if self.index.uncovered is not None else None
         return Retrieved(text, tokens, query, dense, lexical, self.fuse(dense, lexical), view, near)

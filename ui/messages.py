@@ -123,7 +123,6 @@ ANSWER_EN: dict[str, str] = {
     "RELATED": "Related questions", "ANSWERED_IN": "Answered",
     "STATUS_STOPPED": "Stopped: a run timed out or its runner failed",
 }
-ERROR_KINDS_EN: dict[str, str] = FAILURE_KINDS["en"]
 
 
 def word(name: str, lang: Lang = "ko") -> str:
@@ -132,7 +131,3 @@ def word(name: str, lang: Lang = "ko") -> str:
         return ANSWER_EN[name]
     value: str = globals()[name]
     return value
-
-
-def error_kinds(lang: Lang = "ko") -> dict[str, str]:
-    return ERROR_KINDS_EN if lang == "en" else ERROR_KINDS

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from kb.messages import Lang, say_difference, say_failure, say_note, say_rejection, say_value
+from kb.messages import Lang, failure_name, say_difference, say_failure, say_note, say_rejection, say_value
 from ui import messages as msg
 from verifiers.report import VerifyReport, diff_items, format_shape
 
@@ -72,9 +72,9 @@ def code_span(text: object) -> str:
 
 def error_text(error: Json, lang: Lang = "ko") -> str:
     where = msg.word("AT_LINE", lang).format(line=error["line"]) if error.get("line") else ""
-    kinds = msg.error_kinds(lang)
-    if error["type"] in kinds:   # the sandbox's own failure: a sentence of ours, in the reader's language
-        return f"{kinds[error['type']]}{where}: {say_failure(lang, error['type'], str(error['message']))}"
+    named = failure_name(lang, error["type"])
+    if named is not None:   # the sandbox's own failure: a sentence of ours, in the reader's language
+        return f"{named}{where}: {say_failure(lang, error['type'], str(error['message']))}"
     return f"{error['type']}{where}: {code_span(error['message'])}"
 
 
